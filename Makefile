@@ -1,0 +1,37 @@
+# smot: the two set-up commands are `make install` and `make test`.
+#
+#   make install                      # .venv with torch (CPU build by default) and smot[dev]
+#   make install TORCH_SPEC='torch==2.14.1' PIP_EXTRA='--index-url https://download.pytorch.org/whl/cu128'
+#   make test                         # the whole suite (about N minutes on 2 cores)
+
+PYTHON     ?= python3
+VENV       ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PIP_EXTRA  ?=
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed
+
+.PHONY: install test schemas bench clean
+
+install: $(STAMP)
+
+# Re-run only when the project's requirements change; a warm `make install` is a no-op.
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) '$(TORCH_SPEC)'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+# Regenerate the JSON Schemas in formats/schemas from the record definitions.
+schemas: install
+	$(BIN)/python -m smot.schema formats/schemas
+
+bench: install
+	$(BIN)/python benchmarks/streams.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

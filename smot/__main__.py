@@ -1,0 +1,5 @@
+import sys
+
+from smot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,122 @@
+"""The `smot` command: one typer app whose subcommands are the stages.
+
+Exit codes (smot/errors.py): 0 done, 1 internal error, 2 usage, 3 bad input, 4 output not
+writable, 5 missing runtime requirement, 130 interrupted. Errors are one line on stderr,
+`smot <command>: error: <what> (<where>)`, with a hint line when one helps; `--debug` (anywhere on
+the command line) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+
+import click
+import typer
+
+from smot import __version__
+from smot.clikit import current, setup_logging
+from smot.errors import SmotError
+from smot.stages import convert
+
+app = typer.Typer(
+    name="smot",
+    help="Semantic Multi-Object Tracking: track every person in a video and say what they do.\n\n"
+         "Stages read and write smot streams (formats/README.md) and compose with pipes:\n\n"
+         "smot convert MOT17-02/det/det.txt | smot associate > tracks.smot",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+# Only commands that work are registered; each lives in its stage module.
+app.command("convert", no_args_is_help=True)(convert.command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"smot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors (accepted anywhere)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print progress notes on stderr."),
+) -> None:
+    setup_logging(verbose)
+
+
+def _command_name(args: list[str]) -> str:
+    names = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    for arg in args:
+        if arg in names:
+            return f"smot {arg}"
+        if not arg.startswith("-"):
+            break
+    return "smot"
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the interpreter's last flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run smot with `argv` (default: sys.argv[1:]); return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("SMOT_DEBUG") == "1"
+    args = [a for a in args if a != "--debug"]
+    current["command"] = _command_name(args)
+    setup_logging(False)
+    if threading_main():
+        signal.signal(signal.SIGTERM, _terminate)
+    try:
+        typer.main.get_command(app).main(args=args, prog_name="smot", standalone_mode=False)
+        return 0
+    except SmotError as e:
+        if debug:
+            traceback.print_exc()
+        where = f" ({e.where})" if e.where else ""
+        print(f"{current['command']}: error: {e.message}{where}", file=sys.stderr)
+        if e.hint:
+            print(f"  hint: {e.hint}", file=sys.stderr)
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        print(f"{current['command']}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: say so in one line unless asked for the traceback
+        if debug:
+            traceback.print_exc()
+        else:
+            print(f"{current['command']}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+            print("  hint: run again with --debug for the traceback, and report it", file=sys.stderr)
+        return 1
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # turn SIGTERM into an exception so writers discard their temporary files on the way out
+    raise KeyboardInterrupt

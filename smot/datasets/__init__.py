@@ -1,0 +1,1 @@
+"""Dataset formats outside smot streams: MOTChallenge text files and the BenSMOT layout."""
