@@ -13,13 +13,15 @@ import signal
 import sys
 import traceback
 
-import click
 import typer
 
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
 from smot.stages import convert
+
+# typer may vendor click; its exception classes are reached through the public ones
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 app = typer.Typer(
     name="smot",
@@ -80,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(False)
     if threading_main():
         signal.signal(signal.SIGTERM, _terminate)
+    command = typer.main.get_command(app)
     try:
-        typer.main.get_command(app).main(args=args, prog_name="smot", standalone_mode=False)
+        # make_context + invoke rather than main(): errors, closed pipes and Ctrl-C are ours to report
+        with command.make_context("smot", args) as ctx:
+            command.invoke(ctx)
         return 0
     except SmotError as e:
         if debug:
@@ -91,15 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         if e.hint:
             print(f"  hint: {e.hint}", file=sys.stderr)
         return e.exit_code
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         return e.exit_code
-    except click.ClickException as e:
+    except ClickException as e:
         e.show()
         return e.exit_code
     except BrokenPipeError:
         _quiet_stdout()
         return 0
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         print(f"{current['command']}: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug: say so in one line unless asked for the traceback

@@ -41,17 +41,18 @@ def run(args: list[str], input: bytes | None = None, env: dict | None = None) ->
     saved = sys.stdin, sys.stdout, sys.stderr
     saved_env = dict(os.environ)
     out, err = io.BytesIO(), io.StringIO()
-    sys.stdin = io.TextIOWrapper(_Stdin(io.BytesIO(input or b"")))
-    sys.stdout = io.TextIOWrapper(out, write_through=True)
-    sys.stderr = err
+    stdin = io.TextIOWrapper(_Stdin(io.BytesIO(input or b"")))
+    stdout = io.TextIOWrapper(out, write_through=True)
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, err
     os.environ.update(env or {})
     try:
         code = main([str(a) for a in args])
-        sys.stdout.flush()
+        stdout.flush()
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
         os.environ.clear()
         os.environ.update(saved_env)
+        stdout.detach()  # keep `out` open when the wrapper goes
     return Result(code, out.getvalue(), err.getvalue())
 
 

@@ -49,23 +49,19 @@ class ConvertConfig:
 def from_mot(path: str, config: ConvertConfig) -> tuple[str, Iterator[Record]]:
     """(stream format, records) of a MOTChallenge file: its video and frames 1..N."""
     rows = motchallenge.read_mot(path)
-    kind = config.kind or ("detections" if rows.is_detections or not len(rows.ids) else "tracks")
+    # an empty file is read as tracks: a tracker that saw nobody writes one
+    kind = config.kind or ("detections" if rows.is_detections else "tracks")
     if kind == "tracks" and rows.is_detections:
         raise InputError("the file holds detections (every id is -1), not tracks", path,
                          hint="drop --as tracks, or give a gt.txt or tracker result file")
     if kind == "detections" and not rows.is_detections and len(rows.ids):
         log.warning("%s: reading tracks as detections; their ids are dropped", path)
-        rows.ids = rows.ids * 0 - 1
     video = motchallenge.mot_video(rows, config.video, config.frames, config.width, config.height, config.fps)
-    if not rows.is_detections and not len(rows.ids) and kind == "detections":
-        rows.ids = rows.ids.copy()
     format = "smot.detections" if kind == "detections" else "smot.tracks"
 
     def records() -> Iterator[Record]:
         yield video
-        for frame in motchallenge.mot_frames(video, rows):
-            if kind == "tracks" and frame.ids is None:
-                frame.ids = rows.ids[:0]
+        for frame in motchallenge.mot_frames(video, rows, tracks=kind == "tracks"):
             yield frame.validate()
 
     return format, records()
@@ -162,7 +158,8 @@ def _input_kind(source: str) -> str:
 def convert(source: str, output: str, config: ConvertConfig, encoding: str | None = None) -> None:
     """Read `source` in whichever format it is and write `output` in `config.to`."""
     kind = _input_kind(source)
-    params = {k: v for k, v in asdict(config).items() if v is not None and k != "to"}
+    defaults = asdict(ConvertConfig())
+    params = {k: v for k, v in asdict(config).items() if v != defaults[k]}  # the options given
     inputs: list[Header] = []
     reader = None
     if kind == "mot":
