@@ -1,0 +1,117 @@
+"""Fuse per-frame features into trajectory and video features (paper §4.2, Eq. 1-2).
+
+Reads smot.tracks whose frames carry box features and frame context tokens, as `smot detect |
+smot associate` write them (formats/tracks.md); writes smot.fused (formats/fused.md): every input
+record in its place, and after each video's records one `trajectory_feature` per track (in order
+of first appearance, ties by id) and one `video_feature`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from smot.clikit import Encoding, Output, Source
+from smot.errors import InputError
+from smot.records import Frame, Record, TrajectoryFeature, Video, VideoFeature
+from smot.streams import StreamReader, StreamWriter, by_video, make_header
+
+HINT = "the order is `smot detect | smot associate | smot fuse --model m.pt`"
+
+
+@dataclass(frozen=True)
+class FuseConfig:
+    device: str = "cpu"
+    batch_size: int = 64  # tracks fused at once
+
+
+def fuse(records: Iterable[Record], semantics, config: FuseConfig = FuseConfig()) -> Iterator[Record]:
+    """Every record, and each video's fused features after its records; one video held at a time."""
+    for video, held in by_video(records):
+        if video is not None:
+            yield video
+        yield from held
+        if video is not None:
+            yield from fuse_video(video, [r for r in held if isinstance(r, Frame)], semantics, config)
+
+
+def track_features(video: Video, frames: list[Frame], box_dim: int) -> dict[int, list[np.ndarray]]:
+    """Per track id, in order of first appearance (ties by id), its box features in frame order."""
+    tracks: dict[int, list[np.ndarray]] = {}
+    for frame in frames:
+        if not frame.n:
+            continue
+        if frame.features is None:
+            raise InputError(f"frame {frame.frame} of video {video.id!r} has boxes but no box features",
+                             hint=HINT)
+        features = frame.features.reshape(frame.n, -1)
+        if features.shape[1] != box_dim:
+            raise InputError(f"box features of frame {frame.frame} of video {video.id!r} have "
+                             f"{features.shape[1]} values, the model expects {box_dim}",
+                             hint="use the detector of the same checkpoint")
+        for i in np.lexsort((frame.ids,)):  # a frame's new tracks by id
+            tracks.setdefault(int(frame.ids[i]), []).append(features[i])
+    return tracks
+
+
+def frame_context(video: Video, frames: list[Frame], context_dim: int) -> np.ndarray | None:
+    """(N, C, D) context tokens of the video's frames, or None for a video without frames."""
+    if not frames:
+        return None
+    for frame in frames:
+        if frame.context is None:
+            raise InputError(f"frame {frame.frame} of video {video.id!r} carries no context tokens", hint=HINT)
+        if frame.context.ndim != 2 or frame.context.shape[1] != context_dim or \
+                frame.context.shape != frames[0].context.shape:
+            raise InputError(f"context tokens of frame {frame.frame} of video {video.id!r} have shape "
+                             f"{tuple(frame.context.shape)}, the model expects (C, {context_dim}) in every frame",
+                             hint="use the detector of the same checkpoint")
+    return np.stack([f.context for f in frames]).astype(np.float32)
+
+
+def fuse_video(video: Video, frames: list[Frame], semantics, config: FuseConfig) -> Iterator[Record]:
+    import torch
+
+    c = semantics.config
+    tracks = track_features(video, frames, c.box_dim)
+    context = frame_context(video, frames, c.context_dim)
+    ids = list(tracks)
+    with torch.no_grad():
+        model = semantics.model
+        for start in range(0, len(ids), config.batch_size):
+            chunk = ids[start: start + config.batch_size]
+            inputs = [torch.from_numpy(np.stack(tracks[t]).astype(np.float32)).to(config.device) for t in chunk]
+            for track, fused in zip(chunk, model.trajectory_fusion(inputs)):
+                yield TrajectoryFeature(video=video.id, track=track, feature=fused.float().cpu().numpy())
+        if context is not None:
+            fused = model.video_fusion(torch.from_numpy(context).to(config.device))
+            yield VideoFeature(video=video.id, feature=fused.float().cpu().numpy())
+
+
+def command(
+    source: Source = "-",
+    model: Annotated[str, typer.Option("--model", "-m", help="Model checkpoint (from smot train).")] = ...,  # type: ignore[assignment]
+    output: Output = "-",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Tracks fused at once.", min=1)] = 64,
+    encoding: Encoding = None,
+) -> None:
+    """Fuse box and frame features into trajectory and video features (tracks -> fused).
+
+    \b
+    smot detect clip.mp4 -m m.pt | smot associate | smot fuse -m m.pt | smot caption -m m.pt
+    """
+    from smot.models.semantics import load_semantics
+    from smot.stages.semantic_common import resolve_device
+
+    config = FuseConfig(device=resolve_device(device), batch_size=batch_size)
+    with StreamReader(source, expect=["smot.tracks"], hint=HINT) as reader:
+        semantics, checkpoint = load_semantics(model, config.device)
+        header = make_header("smot.fused", "smot fuse", {"batch_size": batch_size}, [reader.header],
+                             model=checkpoint.sha256)
+        with StreamWriter(output, header, encoding) as writer:
+            writer.write_all(fuse(reader, semantics, config))
