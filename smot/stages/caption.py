@@ -86,7 +86,7 @@ def _tensor(feature: np.ndarray, semantics, record: TrajectoryFeature | VideoFea
         what = f"track {record.track}" if isinstance(record, TrajectoryFeature) else "the video feature"
         raise InputError(f"{record.kind} of {what} of video {record.video!r} has shape {tuple(feature.shape)}, "
                          f"the model expects (L, {d})", hint="fuse and caption with the same --model")
-    return torch.from_numpy(np.asarray(feature, dtype=np.float32)).to(device)
+    return torch.tensor(feature, dtype=torch.float32, device=device)
 
 
 def command(

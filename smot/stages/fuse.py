@@ -32,11 +32,14 @@ class FuseConfig:
 def fuse(records: Iterable[Record], semantics, config: FuseConfig = FuseConfig()) -> Iterator[Record]:
     """Every record, and each video's fused features after its records; one video held at a time."""
     for video, held in by_video(records):
-        if video is not None:
-            yield video
+        if video is None:
+            yield from held
+            continue
+        # fused before anything of the video is written: a video with bad input never half appears
+        fused = list(fuse_video(video, [r for r in held if isinstance(r, Frame)], semantics, config))
+        yield video
         yield from held
-        if video is not None:
-            yield from fuse_video(video, [r for r in held if isinstance(r, Frame)], semantics, config)
+        yield from fused
 
 
 def track_features(video: Video, frames: list[Frame], box_dim: int) -> dict[int, list[np.ndarray]]:
