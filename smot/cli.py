@@ -80,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = [a for a in args if a != "--debug"]
     current["command"] = _command_name(args)
     setup_logging(False)
-    if threading_main():
-        signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate) if _on_main_thread() else None
     command = typer.main.get_command(app)
     try:
         # make_context + invoke rather than main(): errors, closed pipes and Ctrl-C are ours to report
@@ -114,9 +113,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{current['command']}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
             print("  hint: run again with --debug for the traceback, and report it", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def threading_main() -> bool:
+def _on_main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
