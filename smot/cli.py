@@ -18,7 +18,8 @@ import typer
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
-from smot.stages import caption, convert, fuse, interact
+from smot.stages import convert, render
+from smot.stages import caption, fuse, interact  # semantics (issue 7)
 
 # typer may vendor click; its exception classes are reached through the public ones
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -37,6 +38,7 @@ app = typer.Typer(
 
 # Only commands that work are registered; each lives in its stage module.
 app.command("convert", no_args_is_help=True)(convert.command)
+app.command("render", no_args_is_help=True)(render.command)
 app.command("fuse", no_args_is_help=True)(fuse.command)
 app.command("caption", no_args_is_help=True)(caption.command)
 app.command("interact", no_args_is_help=True)(interact.command)
@@ -83,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = [a for a in args if a != "--debug"]
     current["command"] = _command_name(args)
     setup_logging(False)
-    if threading_main():
-        signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate) if _on_main_thread() else None
     command = typer.main.get_command(app)
     try:
         # make_context + invoke rather than main(): errors, closed pipes and Ctrl-C are ours to report
@@ -117,9 +118,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{current['command']}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
             print("  hint: run again with --debug for the traceback, and report it", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def threading_main() -> bool:
+def _on_main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()

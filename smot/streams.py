@@ -13,7 +13,6 @@ import gzip
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 import msgpack

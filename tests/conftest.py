@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# the shared folder beside the checkout (as in CI); SMOT_SHARED points elsewhere
+SHARED = Path(os.environ.get("SMOT_SHARED", ROOT.parent / "shared"))
 FIXTURES = SHARED / "fixtures"
 BENSMOT_MINI = FIXTURES / "bensmot-mini" / "test"
 ASSOCIATION_D10 = FIXTURES / "association-d10"

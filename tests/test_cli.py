@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
-
 from conftest import run
+
 from smot.cli import app
 
 

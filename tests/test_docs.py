@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
-
 from conftest import ROOT
+
 from smot.records import RECORD_TYPES
 
 PAGES = {

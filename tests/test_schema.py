@@ -7,8 +7,8 @@ import json
 import jsonschema
 import numpy as np
 import pytest
-
 from conftest import BENSMOT_MINI, ROOT, run
+
 from smot import schema
 from smot.records import RECORD_TYPES, Frame, TrajectoryFeature, VideoFeature
 

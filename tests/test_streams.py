@@ -13,10 +13,10 @@ import msgpack
 import numpy as np
 import orjson
 import pytest
-
 from conftest import ROOT
+
 from smot.errors import InputError, OutputError, UsageError
-from smot.records import Caption, End, Extension, Frame, Header, Summary, Video
+from smot.records import Caption, Extension, Frame, Summary, Video
 from smot.streams import StreamReader, StreamWriter, by_video, choose_encoding, make_header, passthrough
 
 

@@ -73,7 +73,8 @@ def read_mot(path: str) -> MotRows:
                 raise InputError(f"expected at least 6 columns (frame, id, left, top, width, height), found {width}",
                                  f"{path}, line {number}")
         elif len(cells) != width:
-            raise InputError(f"expected {width} columns like the first row, found {len(cells)}", f"{path}, line {number}")
+            raise InputError(f"expected {width} columns like the first row, found {len(cells)}",
+                             f"{path}, line {number}")
         try:
             table.append([float(c) for c in cells])
         except ValueError:

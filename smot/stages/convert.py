@@ -7,8 +7,9 @@ as TrackEval reads it (formats/motchallenge.md) or BenSMOT folders (formats/bens
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from smot.atomic import AtomicDir, AtomicFile
 from smot.clikit import Encoding, Output, parse_size, progress
 from smot.datasets import bensmot, motchallenge
 from smot.errors import InputError, UsageError
-from smot.records import Frame, Header, Record, TrajectoryFeature, Video, VideoFeature
+from smot.records import Frame, Header, Record, TrajectoryFeature, VideoFeature
 from smot.streams import StreamReader, StreamWriter, by_video, make_header
 
 log = logging.getLogger("smot")
@@ -89,14 +90,11 @@ def drop_features(records: Iterable[Record]) -> Iterator[Record]:
 def write_mot(records: Iterable[Record], output: str, layout: str | None) -> None:
     """MOTChallenge text: one file for one video, or a folder of `<video id>.txt` files."""
     groups = by_video(records)
-    first = next(groups, None)
+    first = next(groups, (None, []))
     second = next(groups, None)
     if second is None:
-        video, held = first if first is not None else (None, [])
-        text = motchallenge.format_mot((r for r in held if isinstance(r, Frame)), layout)
+        text = motchallenge.format_mot((r for r in first[1] if isinstance(r, Frame)), layout)
         if output == "-":
-            import sys
-
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
@@ -106,12 +104,11 @@ def write_mot(records: Iterable[Record], output: str, layout: str | None) -> Non
     if output == "-" or output.endswith((".txt", ".txt.gz")):
         raise UsageError("the stream holds several videos; give -o FOLDER for one <video>.txt each")
     with AtomicDir(output) as folder:
-        for video, held in _chain(first, second, groups):
-            if video is None:
-                continue
-            path = folder / f"{video.id}.txt"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(motchallenge.format_mot((r for r in held if isinstance(r, Frame)), layout))
+        for video, held in itertools.chain([first, second], groups):
+            if video is not None:
+                path = folder / f"{video.id}.txt"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(motchallenge.format_mot((r for r in held if isinstance(r, Frame)), layout))
 
 
 def write_bensmot(records: Iterable[Record], output: str, images: str) -> None:
@@ -122,12 +119,6 @@ def write_bensmot(records: Iterable[Record], output: str, images: str) -> None:
         for video, held in by_video(records):
             if video is not None:
                 bensmot.write_sequence(held, video, folder / video.id, images)
-
-
-def _chain(*parts):
-    for part in parts[:-1]:
-        yield part
-    yield from parts[-1]
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ASSOCIATION_D10, BENSMOT_MINI, run
 
-from conftest import ASSOCIATION_D10, BENSMOT_MINI, run, run_process
 from smot.datasets import bensmot, motchallenge
 from smot.records import Caption, Frame, Interaction, Summary, Video
 from smot.streams import StreamReader
