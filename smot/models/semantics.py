@@ -349,8 +349,8 @@ class TextDecoder(nn.Module):
         mask = emitted[:, 1:]
         scores = (logp * mask).sum(1) / mask.sum(1).clamp(min=1)
         ids = []
-        for row, keep in zip(seq.tolist(), emitted.tolist()):
-            ids.append([t for t, k in zip(row, keep) if k and t != self.eos_id])
+        for row, keep in zip(seq.tolist(), emitted.tolist(), strict=True):
+            ids.append([t for t, k in zip(row, keep, strict=True) if k and t != self.eos_id])
         return ids, scores.tolist()
 
 

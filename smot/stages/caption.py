@@ -67,7 +67,7 @@ def caption_video(video: Video, held: list[Record], semantics, config: CaptionCo
             for start in range(0, len(tokens), config.batch_size):
                 memory, pad = model.instance_caption_memory(tokens[start: start + config.batch_size])
                 ids, scores = model.instance_decoder.generate(memory, pad, config.beams, config.max_length)
-                for t, seq, score in zip(trajectories[start:], ids, scores):
+                for t, seq, score in zip(trajectories[start:], ids, scores, strict=False):
                     yield Caption(video=video.id, track=t.track, text=semantics.decode(seq), score=round(score, 6))
         if config.summary and video_feature is not None:
             memory, pad = model.video_caption_memory(_tensor(video_feature.feature, semantics, video_feature, device),

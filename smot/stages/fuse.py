@@ -88,7 +88,7 @@ def fuse_video(video: Video, frames: list[Frame], semantics, config: FuseConfig)
         for start in range(0, len(ids), config.batch_size):
             chunk = ids[start: start + config.batch_size]
             inputs = [torch.from_numpy(np.stack(tracks[t]).astype(np.float32)).to(config.device) for t in chunk]
-            for track, fused in zip(chunk, model.trajectory_fusion(inputs)):
+            for track, fused in zip(chunk, model.trajectory_fusion(inputs), strict=True):
                 yield TrajectoryFeature(video=video.id, track=track, feature=fused.float().cpu().numpy())
         if context is not None:
             fused = model.video_fusion(torch.from_numpy(context).to(config.device))

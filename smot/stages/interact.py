@@ -51,7 +51,8 @@ def interact(records: Iterable[Record], semantics, config: InteractConfig = Inte
         log.warning("%d interaction records of the input were replaced by predictions", replaced)
 
 
-def interaction_scores(semantics, tokens: list, device: str, batch_size: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+def interaction_scores(semantics, tokens: list, batch_size: int
+                       ) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Every ordered pair (i, j), i != j, of `tokens` and its (pairs, labels) probabilities."""
     import torch
 
@@ -73,8 +74,8 @@ def interact_video(video: Video, held: list[Record], semantics, config: Interact
         return
     with torch.no_grad():
         tokens = [_tensor(t.feature, semantics, t, config.device) for t in trajectories]
-        pairs, probabilities = interaction_scores(semantics, tokens, config.device, config.batch_size)
-    for (i, j), row in zip(pairs, probabilities):
+        pairs, probabilities = interaction_scores(semantics, tokens, config.batch_size)
+    for (i, j), row in zip(pairs, probabilities, strict=True):
         for label in np.flatnonzero(row >= config.threshold):
             yield Interaction(video=video.id, subject=trajectories[i].track, object=trajectories[j].track,
                               predicate=predicates[label], score=round(float(row[label]), 6))

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from semantic_fixtures import CAPTIONS, CONFIG, CONTEXT_TOKENS, build_semantics, save_model
+
 from smot.errors import InputError
 from smot.models.checkpoint import load_checkpoint
 from smot.models.semantics import (
-    FUSIONS, PRESETS, SemanticConfig, Semantics, adaptive_pool, even_steps, focal_bce, load_semantics,
+    FUSIONS,
+    PRESETS,
+    SemanticConfig,
+    adaptive_pool,
+    even_steps,
+    focal_bce,
+    load_semantics,
 )
 from smot.models.tokenizer import from_data, load_tokenizer_dir, to_data, train_tokenizer
 
@@ -30,7 +35,7 @@ def random_inputs(seed=0, lengths=(3, 11, 1)):
 
 
 # each variant of each module once: (attention, mlp), (mlp, concatenation), ...
-@pytest.mark.parametrize("video, trajectory", list(zip(FUSIONS, FUSIONS[1:] + FUSIONS[:1])))
+@pytest.mark.parametrize("video, trajectory", list(zip(FUSIONS, FUSIONS[1:] + FUSIONS[:1], strict=True)))
 def test_every_fusion_variant_gives_the_documented_shapes_and_trains(video, trajectory):
     semantics = build_semantics(CONFIG.replace(video_fusion=video, trajectory_fusion=trajectory))
     model = semantics.model.train()
@@ -80,7 +85,7 @@ def test_a_track_fuses_the_same_alone_and_padded_in_a_batch(kind):
     _, tracks = random_inputs(lengths=(2, 6, 12))
     with torch.no_grad():
         batch = model.trajectory_fusion(tracks)
-        for track, fused in zip(tracks, batch):
+        for track, fused in zip(tracks, batch, strict=True):
             alone = model.trajectory_fusion([track])[0]
             torch.testing.assert_close(fused, alone, atol=1e-5, rtol=1e-5)
 
@@ -282,7 +287,7 @@ def test_checkpoint_round_trip_loads_without_code_and_gives_the_same_outputs(tmp
     with torch.no_grad():
         a = semantics.model.fuse(None, tracks)[1]
         b = loaded.model.fuse(None, tracks)[1]
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert torch.equal(x, y)
 
 

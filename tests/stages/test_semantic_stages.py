@@ -10,12 +10,12 @@ import tempfile
 import numpy as np
 import pytest
 import torch
-
 from conftest import ROOT, run
 from semantic_fixtures import build_semantics, save_model, track_stream_records, write_stream
+
 from smot.errors import InputError
 from smot.models.semantics import load_semantics
-from smot.records import Caption, Extension, Frame, Interaction, Summary, TrajectoryFeature, Video, VideoFeature
+from smot.records import Caption, Extension, Frame, Interaction, Summary, TrajectoryFeature, VideoFeature
 from smot.stages.caption import CaptionConfig, caption
 from smot.stages.fuse import fuse
 from smot.stages.interact import InteractConfig, interact
@@ -133,7 +133,7 @@ def test_caption_replaces_captions_with_one_per_trajectory_and_a_summary(model_p
     predicted = [r for r in records if isinstance(r, (Caption, Summary)) and r.video == "park/a"]
     assert predicted == [
         *(Caption(video="park/a", track=t.track, text=semantics.decode(i), score=round(s, 6))
-          for t, i, s in zip(trajectories, ids, scores)),
+          for t, i, s in zip(trajectories, ids, scores, strict=True)),
         Summary(video="park/a", text=semantics.decode(summary_ids[0]), score=round(summary_scores[0], 6))]
     # a video without people still gets a summary, and no caption
     b = [r for r in records if getattr(r, "video", None) == "street/b" or getattr(r, "id", None) == "street/b"]
