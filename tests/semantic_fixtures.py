@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from smot.models.checkpoint import save_checkpoint
 from smot.models.semantics import PRESETS, Semantics
 from smot.models.tokenizer import train_tokenizer
 from smot.records import Caption, Extension, Frame, Interaction, Summary, Video
-from smot.streams import StreamWriter, make_header
+from smot.streams import StreamReader, StreamWriter, make_header
 
 # a tiny model on small features: boxes of 4 tokens x 16, context tokens of 16
 CONFIG = PRESETS["tiny"].replace(
@@ -66,3 +67,12 @@ def write_stream(path: Path, records: list, format: str = "smot.tracks", encodin
     with StreamWriter(str(path), make_header(format, tool, model=model), encoding) as writer:
         writer.write_all(records)
     return path
+
+
+def read(data: bytes):
+    """(header, records) of a stream given as bytes."""
+    with tempfile.NamedTemporaryFile(suffix=".smot") as f:
+        f.write(data)
+        f.flush()
+        with StreamReader(f.name) as reader:
+            return reader.header, list(reader)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
 import torch
 from conftest import ROOT, run
-from semantic_fixtures import build_semantics, save_model, track_stream_records, write_stream
+from semantic_fixtures import build_semantics, read, save_model, track_stream_records, write_stream
 
 from smot.errors import InputError
 from smot.models.semantics import load_semantics
@@ -32,15 +31,6 @@ def model_path(tmp_path_factory):
 @pytest.fixture
 def tracks_path(tmp_path):
     return write_stream(tmp_path / "tracks.smot", track_stream_records())
-
-
-def read(data: bytes):
-    """(header, records) of a stream given as bytes."""
-    with tempfile.NamedTemporaryFile(suffix=".smot") as f:
-        f.write(data)
-        f.flush()
-        with StreamReader(f.name) as reader:
-            return reader.header, list(reader)
 
 
 def ok(result):
