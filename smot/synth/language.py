@@ -29,7 +29,8 @@ TOP_NOUNS = {"short": ("shirt", "t-shirt", "top"), "long": ("shirt", "top", "swe
 LOWER_NOUNS = {"trousers": ("trousers", "pants"), "skirt": ("skirt",), "shorts": ("shorts",)}
 DIRECTION = {LEFT: "left", RIGHT: "right"}
 
-# Verb phrases per action; {p} is the partner, {d} the direction, {c} a prop's colour.
+# Verb phrases per action: {p} is the partner ({ps} the possessive), {d} the direction, {c} a prop's
+# colour and {ac} the colour with its article.
 PHRASES: dict[str, tuple[str, ...]] = {
     "stand": ("stands still", "stands in place", "waits"),
     "walk": ("walks to the {d}", "walks {d}", "heads to the {d}"),
@@ -45,12 +46,12 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "turn": ("turns around", "turns to face the other way"),
     "turn_side": ("turns to the {d}", "turns to face the {d}"),
     "dance": ("dances", "dances in place"),
-    "hold": ("holds a {c} ball", "holds a {c} ball in one hand"),
+    "hold": ("holds {ac} ball", "holds {ac} ball in one hand"),
     "approach": ("walks up to {p}", "approaches {p}", "walks over to {p}"),
     "handshake": ("shakes hands with {p}", "shakes {ps} hand"),
     "embrace": ("hugs {p}", "embraces {p}", "gives {p} a hug"),
-    "give": ("hands a {c} box to {p}", "gives {p} a {c} box", "passes a {c} box to {p}"),
-    "receive": ("takes a {c} box from {p}", "receives a {c} box from {p}", "gets a {c} box from {p}"),
+    "give": ("hands {ac} box to {p}", "gives {p} {ac} box", "passes {ac} box to {p}"),
+    "receive": ("takes {ac} box from {p}", "receives {ac} box from {p}", "gets {ac} box from {p}"),
     "talk": ("talks with {p}", "chats with {p}", "has a conversation with {p}"),
     "push": ("pushes {p}", "shoves {p}"),
     "pushed": ("is pushed back by {p}", "gets pushed by {p} and stumbles back"),
@@ -62,7 +63,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "flee": ("runs away from {p} to the {d}", "flees from {p} to the {d}"),
     "accompany": ("walks to the {d} alongside {p}", "walks to the {d} together with {p}"),
     "accompany_talk": ("walks to the {d} alongside {p}, talking", "walks to the {d} with {p} and chats with {p2}"),
-    "pass": ("throws a {c} ball to {p}", "passes a {c} ball to {p}", "tosses a {c} ball to {p}"),
+    "pass": ("throws {ac} ball to {p}", "passes {ac} ball to {p}", "tosses {ac} ball to {p}"),
     "catch": ("catches the ball from {p}", "catches the {c} ball thrown by {p}"),
 }
 
@@ -260,7 +261,7 @@ def _beat_phrase(script: Script, namer: Namer, i: int, beat: Beat, shown: np.nda
         return _pick(rng, a), []
     if a == "hold":
         colour = _prop_colour(script, "ball", i)
-        return (_pick(rng, "hold").format(c=colour), []) if colour else None
+        return (_pick(rng, "hold").format(ac=f"{article(colour)} {colour}"), []) if colour else None
     # interactions
     key = a
     if a == "accompany" and beat.speaking >= 0 and (i, beat.partner, "talk.v.01") in kept:
@@ -270,7 +271,8 @@ def _beat_phrase(script: Script, namer: Namer, i: int, beat: Beat, shown: np.nda
         colour = _prop_colour(script, "box", i) or ""
     if a in ("pass", "catch"):
         colour = _prop_colour(script, "ball", i) or ""
-    words = _pick(rng, key).format(p=p, ps=ps, d=d or "", c=colour, p2=_pronoun(namer.apps[beat.partner]))
+    words = _pick(rng, key).format(p=p, ps=ps, d=d or "", c=colour, ac=f"{article(colour)} {colour}" if colour else "a",
+                                   p2=_pronoun(namer.apps[beat.partner]))
     # a push is told by both people; it is the pusher's relation
     predicate = BEAT_RELATION.get(a, "push.v.01")
     facts.append(Fact("interaction", predicate, start, end, beat.partner, words))
@@ -370,8 +372,8 @@ def video_caption(script: Script, shown: np.ndarray, kept: set[tuple[int, int, s
             if act in together and has(a, b, verb):
                 clauses.append(f"{first}, and {together[act]}" if first else together[act])
             elif act == "give" and has(a, b, verb):
-                colour = next(p.colour for p in script.props if p.kind == "box")
-                clauses.append(f"{first} and hands over a {colour} box")
+                colour = _prop_colour(script, "box", a)
+                clauses.append(f"{first} and hands over {article(colour)} {colour} box")
             elif act == "push" and has(a, b, verb):
                 clauses.append(f"{first} and pushes {_short(namer, b, a)}")
             elif first:
@@ -384,9 +386,9 @@ def video_caption(script: Script, shown: np.ndarray, kept: set[tuple[int, int, s
             talk = ", talking" if has(a, b, "talk.v.01") else ""
             clauses.append(f"{ref(a)} and {ref(b)} walk together to the {d}{talk}")
         elif story.kind == "ball" and has(a, b, "pass.v.20"):
-            colour = next(p.colour for p in script.props if p.kind == "ball")
+            colour = _prop_colour(script, "ball", a)
             each = "to each other" if has(b, a, "pass.v.20") else f"to {_short(namer, b, a)}"
-            clauses.append(f"{ref(a)} and {ref(b)} throw a {colour} ball {each}")
+            clauses.append(f"{ref(a)} and {ref(b)} throw {article(colour)} {colour} ball {each}")
         elif story.kind == "show" and has(a, b, "look.v.01"):
             show = "dance" if story.act == "dance" else "jump"
             claps = " and claps" if has(a, b, "applaud.v.01") else ""

@@ -223,7 +223,7 @@ def _hands(pose: Pose, f: int) -> tuple[tuple[float, float], tuple[float, float]
         return (-0.13 + 0.12 * c * (d or 1), -0.3 + 0.1 * c), (0.13 + 0.12 * c * (d or 1), -0.3 + 0.1 * c)
     if a in ("reach", "shake"):
         bob = 0.035 * math.sin(p) if a == "shake" else 0.0
-        return one((t * 0.33, -0.12 + bob))
+        return one((t * 0.235, -0.12 + bob))  # half the distance a handshake or a handover is done at
     if a == "hold":
         return one((t * 0.22, -0.17))
     if a == "hug":
@@ -255,7 +255,7 @@ class Figure:
     box: tuple[float, float, float, float]  # x1, y1, x2, y2 tight around every primitive
     hands: tuple[tuple[float, float], tuple[float, float]]  # image pixels
     head: tuple[float, float, float]  # centre x, centre y, radius
-    torso: tuple[float, float]  # a point in the middle of the shirt
+    anchors: dict[str, tuple[float, float]]  # garment -> a point inside it (top, lower, hat, hair, bag)
 
 
 def figure(app: Appearance, pose: Pose) -> Figure:
@@ -307,6 +307,7 @@ def figure(app: Appearance, pose: Pose) -> Figure:
 
     # legs: skin under a skirt or shorts, cloth in trousers; shoes at the ends
     leg_key = "lower" if app.lower == "trousers" else "skin"
+    shorts_at = hip_l
     for hip, thigh, shin in ((hip_l, ll_t, ll_s), (hip_r, rl_t, rl_s)):
         knee = _limb(hip[0], hip[1], thigh, THIGH * h)
         foot = _limb(knee[0], knee[1], shin, SHIN * h)
@@ -314,6 +315,8 @@ def figure(app: Appearance, pose: Pose) -> Figure:
         line(knee, foot, leg_t * 0.9, leg_key)
         if app.lower == "shorts":
             line(hip, _limb(hip[0], hip[1], thigh, THIGH * h * 0.55), leg_t * 1.1, "lower")
+            if hip is hip_l:
+                shorts_at = _limb(hip[0], hip[1], thigh, THIGH * h * 0.25)
         if f in (LEFT, RIGHT):
             line((foot[0] - 0.01 * h * f, foot[1]), (foot[0] + 0.04 * h * f, foot[1]), leg_t * 0.7, "shoe")
         else:
@@ -372,8 +375,19 @@ def figure(app: Appearance, pose: Pose) -> Figure:
         circle(hand, arm_t * 0.6, "skin")
         hands.append(hand)
     box = (min(xs), min(ys), max(xs), max(ys))
+    # points inside each garment (below a backpack, away from hanging hands), for checking colours
+    anchors = {"top": P(0.0, 0.545), "lower": shorts_at if app.lower == "shorts" else
+               P(0.0, 0.40 if app.lower == "skirt" else 0.475)}
+    if app.hat:
+        anchors["hat"] = P(0.0, 0.985)
+    else:
+        anchors["hair"] = P(0.0, 0.99)
+    if app.bag and f == BACK:
+        anchors["bag"] = P(0.0, 0.67)
+    elif app.bag and f in (LEFT, RIGHT):
+        anchors["bag"] = P(-f * (sw + 0.025), 0.68)
     return Figure(prims=prims, box=box, hands=(hands[0], hands[1]), head=(head_c[0], head_c[1], head_r),
-                  torso=P(0.0, (SHOULDER_Y + HIP_Y) / 2 + 0.04))
+                  anchors=anchors)
 
 
 def _fixed(p: tuple[float, float], ox: float = 0.0, oy: float = 0.0, s: float = 1.0) -> tuple[int, int]:

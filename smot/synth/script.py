@@ -197,7 +197,8 @@ class Timeline:
             if beat.end > frames:
                 x, y = beat.at(frames)
                 beat = Beat(beat.action, beat.start, frames, beat.x0, beat.y0, x, y, beat.facing,
-                            beat.facing if beat.action == "turn" else beat.facing_end, beat.partner, beat.toward,
+                            beat.facing if beat.facing_end != beat.facing else beat.facing_end, beat.partner,
+                            beat.toward,
                             beat.speaking)
             out.append(beat)
         return out
@@ -301,7 +302,8 @@ def story_meet(ctx: _Context, a: int, b: int, xc: float, y: float) -> None:
     """a walks up to b (approach.v.01), then they shake hands, hug, talk, or a gives b a box or
     pushes b."""
     rng = ctx.rng
-    act = str(rng.choice(["handshake", "embrace", "give", "talk", "push", "handshake+talk"]))
+    act = str(rng.choice(["handshake", "embrace", "give", "talk", "push", "handshake+talk"],
+                         p=[0.15, 0.15, 0.25, 0.1, 0.2, 0.15]))
     acts = act.split("+")
     side = RIGHT if rng.random() < 0.5 else LEFT  # a comes from this side of b
     h = ctx.scene.person_height(y)
@@ -410,7 +412,9 @@ def story_accompany(ctx: _Context, a: int, b: int, xc: float, y: float) -> None:
     la = ctx.line(a, x0, y, d)
     lb = ctx.line(b, x0 - d * 0.42 * h, y + 0.035 * ctx.scene.height, d)
     span = la.move("accompany", x0 + d * travel * 1.5, speed=speed, partner=b, speaking=0 if talk else -1)
-    lb.move("accompany", x0 + d * travel * 1.5 - d * 0.42 * h, speed=speed, partner=a, speaking=1 if talk else -1)
+    # side by side: the same pixels per frame, though b is a little nearer (and so taller)
+    lb.move("accompany", x0 + d * travel * 1.5 - d * 0.42 * h, speed=speed * h / lb.height(), partner=a,
+            speaking=1 if talk else -1)
     ctx.relate(a, b, "accompany.v.02", span)
     ctx.relate(b, a, "accompany.v.02", span)
     if talk:
@@ -497,7 +501,7 @@ def story_watch(ctx: _Context, a: int, b: int, xc: float, y: float) -> None:
     walk = lb.beats[0]
     passed = walk.start + int((la.x - walk.x0) / (walk.x1 - walk.x0) * (walk.end - walk.start))
     first = la.hold("look", max(1, passed - ctx.s(SECONDS["turn"]) // 2), -d, b)
-    la.hold("turn", ctx.s(SECONDS["turn"]), turn_to=d)
+    la.hold("look", ctx.s(SECONDS["turn"]), -d, b, turn_to=d)  # turning while looking
     rest = la.hold("look", max(1, ctx.frames - la.t), d, b)
     ctx.relate(a, b, "look.v.01", (first[0], rest[1]))
     ctx.stories.append(Story("watch", (a, b), direction=d))
@@ -564,8 +568,9 @@ PAIR_STORIES = {
     "accompany": story_accompany, "ball": story_ball, "show": story_show, "watch": story_watch,
 }
 SOLO_STORIES = {"cross": story_cross, "idle": story_idle, "depth": story_depth}
-PAIR_WEIGHTS = {"meet": 0.3, "beckon": 0.12, "follow": 0.1, "chase": 0.08, "accompany": 0.1, "ball": 0.1,
-                "show": 0.1, "watch": 0.1}
+# how often each pair story is told, set so that each predicate is roughly as common as the others
+PAIR_WEIGHTS = {"meet": 0.34, "beckon": 0.1, "follow": 0.1, "chase": 0.09, "accompany": 0.09, "ball": 0.09,
+                "show": 0.1, "watch": 0.09}
 
 
 def _prop_colour(ctx: _Context, *people: int) -> str:
@@ -662,7 +667,7 @@ def pose_at(script: Script, index: int, t: int):
     else:
         phase = 2 * math.pi * RATE.get(motion, 0.0) * elapsed
     facing = beat.facing
-    if beat.action == "turn":
+    if beat.facing_end != beat.facing:
         u = (t - beat.start + 0.5) / max(beat.end - beat.start, 1)
         facing = beat.facing if u < 0.35 else beat.facing_end if u > 0.65 else (
             FRONT if BACK not in (beat.facing, beat.facing_end) else LEFT)
