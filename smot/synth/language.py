@@ -236,6 +236,10 @@ def _beat_phrase(script: Script, namer: Namer, i: int, beat: Beat, shown: np.nda
             words = _pick(rng, d)
             return words, [Fact("move", d, start, end, words=words)]
         visible = np.flatnonzero(shown[i, start:end]) + start
+        # a step or two is not worth a phrase: tell moves that cover a third of a height on screen
+        (xa, _), (xb, _) = beat.at(int(visible[0])), beat.at(int(visible[-1]))
+        if abs(xb - xa) < 0.35 * script.scene.person_height(beat.y0):
+            return None
         entering = first and visible[0] > 0 and not shown[i, :visible[0]].any()
         leaving = last and visible[-1] < script.frames - 1 and not shown[i, visible[-1] + 1:].any()
         if a == "walk" and entering and not leaving:

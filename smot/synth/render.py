@@ -169,6 +169,7 @@ def paint(script: Script, frames: list[FrameLayout], rng: np.random.Generator, n
     colours = [colour_table(script, i) for i in range(len(script.actors))]
     prop_colours = {name: scene.light(rgb) for name, rgb in PALETTE.items()}
     white, ink = scene.light((250, 250, 250)), scene.light((40, 40, 40))
+    outline = scene.light((30, 28, 26))
     bank = _noise_bank(W, H, float(noise)) if noise > 0 else None
     offsets = rng.integers(0, 64, (len(frames), 2)) if bank is not None else None
     image = np.empty((H, W, 3), np.uint8)
@@ -178,7 +179,7 @@ def paint(script: Script, frames: list[FrameLayout], rng: np.random.Generator, n
         for i in frame.order:
             _shadow(image, frame.figures[i])
         for i in frame.order:
-            draw(image, frame.figures[i], colours[i])
+            draw(image, frame.figures[i], colours[i], outline)
             for kind, colour, x, y, size, holder in frame.props:
                 if holder == i:
                     _prop(image, kind, prop_colours[colour], x, y, size)

@@ -65,8 +65,7 @@ def make_scene(rng: np.random.Generator, scenario: str, width: int, height: int,
     bg = np.empty((H, W, 3), np.uint8)
     draw = _DRAW[scenario]
     draw(bg, rng, hz, W, H)
-    bg = _texture(bg, rng)
-    bg = _lit(bg, gain, tint, rng)
+    bg = _finish(bg, gain, tint, rng)
     return Scene(scenario, width, height, horizon, near, far, scale, gain, tint, margin, bg)
 
 
@@ -204,17 +203,15 @@ def _plaza(bg, rng, hz, W, H):
 _DRAW = {"park": _park, "street": _street, "court": _court, "hall": _hall, "beach": _beach, "plaza": _plaza}
 
 
-def _texture(bg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Soft blotches, so no region of the background is flat."""
+def _finish(bg: np.ndarray, gain: float, tint, rng: np.random.Generator) -> np.ndarray:
+    """Soft blotches, so no region of the background is flat, then the scene's light: gain, tint
+    and a gentle left-right falloff (one pass in float32)."""
     H, W = bg.shape[:2]
-    low = rng.normal(0.0, 7.0, (H // 24 + 2, W // 24 + 2, 1)).astype(np.float32)
-    field = cv2.resize(low, (W, H), interpolation=cv2.INTER_CUBIC)[..., None]
-    return np.clip(bg.astype(np.float32) + field, 0, 255).astype(np.uint8)
-
-
-def _lit(bg: np.ndarray, gain: float, tint, rng: np.random.Generator) -> np.ndarray:
-    """The scene's light on the background: gain, tint and a gentle left-right falloff."""
-    H, W = bg.shape[:2]
+    low = rng.normal(0.0, 7.0, (H // 24 + 2, W // 24 + 2)).astype(np.float32)
+    field = cv2.resize(low, (W, H), interpolation=cv2.INTER_CUBIC)
     ramp = 1.0 + rng.uniform(-0.08, 0.08) * np.linspace(-1.0, 1.0, W, dtype=np.float32)
-    out = bg.astype(np.float32) * (gain * ramp)[None, :, None] + np.array(tint, np.float32)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    out = bg.astype(np.float32)
+    out += field[..., None]
+    out *= (gain * ramp)[None, :, None]
+    out += np.array(tint, np.float32)
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
