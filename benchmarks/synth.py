@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
-from smot.synth import SynthConfig
-from smot.synth import render
+from smot.synth import SynthConfig, render
 from smot.synth.dataset import make_video, write_video
 
 
@@ -32,8 +32,6 @@ def parts(config: SynthConfig, videos: int) -> dict[str, float]:
         t0 = time.process_time()
         video = make_video(config, "train", k)
         t1 = time.process_time()
-        import numpy as np
-
         rng = np.random.default_rng(video.paint_seed)
         painted = encode = 0.0
         last = time.process_time()

@@ -150,7 +150,7 @@ def write_video(config: SynthConfig, root: Path, task: tuple[str, int]) -> tuple
     assert isinstance(video_record, Video)
     write_sequence(video.records[1:], video_record, folder, images="none")
     (folder / "imgs").mkdir()
-    for name, data in zip(video_record.images or [], images(video, config)):
+    for name, data in zip(video_record.images or [], images(video, config), strict=True):
         (folder / name).write_bytes(data)
     boxes = sum(r.n for r in video.records if isinstance(r, Frame))
     return video.script.frames, boxes

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from smot.synth.people import BACK, FRONT, LEFT, RIGHT, Appearance
+from smot.synth.people import BACK, LEFT, RIGHT, Appearance
 from smot.synth.scene import PLACES
-from smot.synth.script import Beat, Relation, Script
+from smot.synth.script import Beat, Script
 
 MIN_WORDS, MAX_WORDS = 15, 40
 
@@ -123,7 +123,8 @@ class Namer:
         app: Appearance = self.apps[i]
         top = f"{article(app.top)} {app.top} {self.top_noun[i]}"
         lower = self.lower(i)
-        facts = [Fact("garment", f"top={app.top}", words=top), Fact("garment", f"lower={app.lower_colour}", words=lower)]
+        facts = [Fact("garment", f"top={app.top}", words=top),
+                 Fact("garment", f"lower={app.lower_colour}", words=lower)]
         hair = f"{app.hair_style} {app.hair} hair"
         extra = []
         if app.hat and extras > 0:

@@ -360,7 +360,7 @@ def figure(app: Appearance, pose: Pose) -> Figure:
     targets = _hands(pose, f)
     d = f if f in (LEFT, RIGHT) else 0
     hands = []
-    for side, (tx, tu) in zip((-1, 1), targets):
+    for side, (tx, tu) in zip((-1, 1), targets, strict=True):
         sx, su = side * (sw - 0.02), SHOULDER_Y - 0.02
         # elbows bend backwards, outwards and down, as elbows do
         ex, eu, hx, hu = _reach(sx, -su, tx, -(SHOULDER_Y + tu), -d + 0.6 * side, 0.4)
@@ -409,7 +409,7 @@ def draw(canvas: np.ndarray, fig: Figure, colours: dict, outline: tuple[int, int
         else:
             fixed.append((2, np.array([_fixed(p) for p in prim[1]], np.int32), None, 0, colours[prim[-1]]))
     if outline is not None:
-        for (kind, a, b, thick, _), prim in zip(fixed, fig.prims):
+        for (kind, a, b, thick, _), prim in zip(fixed, fig.prims, strict=True):
             if prim[-1] == "eye":
                 continue
             if kind == 0:

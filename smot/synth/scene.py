@@ -49,7 +49,8 @@ class Scene:
     def light(self, rgb: tuple[int, int, int]) -> tuple[int, int, int]:
         """The BGR colour a surface of colour `rgb` shows under this scene's light."""
         b, g, r = rgb[2], rgb[1], rgb[0]
-        return tuple(int(min(255.0, max(0.0, round(c * self.gain + t)))) for c, t in zip((b, g, r), self.tint))
+        lit = (round(c * self.gain + t) for c, t in zip((b, g, r), self.tint, strict=True))
+        return tuple(int(min(255, max(0, v))) for v in lit)
 
 
 def make_scene(rng: np.random.Generator, scenario: str, width: int, height: int, margin: int) -> Scene:
@@ -103,10 +104,12 @@ def _park(bg, rng, hz, W, H):
     _vertical_gradient(bg, hz, H, grass, tuple(max(0, c - 25) for c in grass))
     for x in range(-20, W, 26):  # distant tree line
         r = int(rng.integers(16, 30))
-        cv2.circle(bg, (x + int(rng.integers(0, 20)), hz - int(rng.integers(0, 10))), r, _jitter(rng, (70, 100, 80), 8), -1)
+        centre = (x + int(rng.integers(0, 20)), hz - int(rng.integers(0, 10)))
+        cv2.circle(bg, centre, r, _jitter(rng, (70, 100, 80), 8), -1)
     path = _jitter(rng, (150, 175, 190), 8)
     x0 = rng.uniform(0.3, 0.7) * W
-    cv2.fillConvexPoly(bg, np.array([[x0 - 12, hz], [x0 + 12, hz], [x0 + W * 0.5, H], [x0 - W * 0.5, H]], np.int32), path)
+    corners = np.array([[x0 - 12, hz], [x0 + 12, hz], [x0 + W * 0.5, H], [x0 - W * 0.5, H]], np.int32)
+    cv2.fillConvexPoly(bg, corners, path)
     for _ in range(int(rng.integers(2, 5))):  # trees near the horizon
         x = int(rng.uniform(0, W))
         top = hz - int(rng.integers(40, 80))

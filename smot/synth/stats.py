@@ -111,8 +111,8 @@ def _total(parts: list[dict], fps: float | None) -> dict:
         n = sum(counts)
         if not n:
             return {"min": 0, "mean": 0.0, "max": 0}
-        return {"min": min(p[key]["min"] for p, c in zip(parts, counts) if c),
-                "mean": round(sum(p[key]["mean"] * c for p, c in zip(parts, counts)) / n, 1),
+        return {"min": min(p[key]["min"] for p, c in zip(parts, counts, strict=True) if c),
+                "mean": round(sum(p[key]["mean"] * c for p, c in zip(parts, counts, strict=True)) / n, 1),
                 "max": max(p[key]["max"] for p in parts)}
 
     predicates: Counter[str] = Counter()

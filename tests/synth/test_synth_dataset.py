@@ -68,7 +68,7 @@ def test_every_sequence_is_in_the_bensmot_layout(dataset):
         assert (consider == 1).all() and (cls == 1).all() and ((vis >= 0.2) & (vis <= 1)).all()
         ids = sorted(set(track.astype(int)))
         assert ids == list(range(1, len(ids) + 1))  # contiguous, 1..K
-        pairs = list(zip(frame, track))
+        pairs = list(zip(frame, track, strict=True))
         assert len(pairs) == len(set(pairs))  # one box per track and frame
 
         lines = (seq / "instance_captions.txt").read_text().splitlines()
@@ -85,9 +85,9 @@ def test_every_sequence_is_in_the_bensmot_layout(dataset):
         graph = ET.parse(seq / "interactions.graphml").getroot()
         ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
         assert graph.find("g:key", ns).get("attr.name") == "relationship"
-        nodes = [n.get("id") for n in graph.iter("{%s}node" % ns["g"])]
+        nodes = [n.get("id") for n in graph.iter(f"{{{ns['g']}}}node")]
         assert nodes == names
-        for edge in graph.iter("{%s}edge" % ns["g"]):
+        for edge in graph.iter(f"{{{ns['g']}}}edge"):
             assert edge.get("source") in names and edge.get("target") in names  # every endpoint exists
             assert edge.get("source") != edge.get("target")
             labels = edge.find("g:data", ns).text.split(",")

@@ -8,7 +8,7 @@ generator's own list of claims; that list only tells which frames a claim is abo
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import cv2
 import numpy as np
@@ -18,15 +18,22 @@ from smot.records import Caption, Frame, Interaction, Summary
 from smot.synth import SynthConfig
 from smot.synth.dataset import images, make_video
 from smot.synth.language import MAX_WORDS, MIN_WORDS
-from smot.synth.people import BAG_COLOURS, HAIR_COLOURS, HAT_COLOURS, PALETTE, SKIRT_COLOURS, TOP_COLOURS, \
-    TROUSER_COLOURS
+from smot.synth.people import (
+    BAG_COLOURS,
+    HAIR_COLOURS,
+    HAT_COLOURS,
+    PALETTE,
+    SKIRT_COLOURS,
+    TOP_COLOURS,
+    TROUSER_COLOURS,
+)
 
 CONFIG = SynthConfig(seed=11)
 COLOUR = "|".join(sorted(PALETTE))
 TOP = r"(?:shirt|t-shirt|top|sweater)"
 
 
-@lru_cache(maxsize=None)
+@cache
 def videos(count: int = 40):
     return [make_video(CONFIG, "train", k) for k in range(count)]
 

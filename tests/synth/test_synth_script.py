@@ -7,7 +7,7 @@ an approach a distance shrinking, a pass a ball flying from one to the other.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ from smot.synth.script import PREDICATES, Relation, pose_at
 VIDEOS = 40
 
 
-@lru_cache(maxsize=None)
+@cache
 def videos(occlusion: float = 0.3, people: tuple[int, int] = (2, 4), count: int = VIDEOS):
     config = SynthConfig(seed=7, occlusion=occlusion, people=people)
     return [make_video(config, "train", k) for k in range(count)]
@@ -98,8 +98,10 @@ def acted_out(video, r) -> bool:
     first, last = frames[0], frames[-1]
     p = r.predicate
     if p == "approach.v.01":
-        gap0, gap1 = abs(centre(box(s, first)) - centre(box(o, first))), abs(centre(box(s, last)) - centre(box(o, last)))
-        return last > first and gap1 < gap0 - 0.3 * height(s, first) and abs(dx(s, first, last)) > abs(dx(o, first, last))
+        gap0 = abs(centre(box(s, first)) - centre(box(o, first)))
+        gap1 = abs(centre(box(s, last)) - centre(box(o, last)))
+        moved = abs(dx(s, first, last)) > abs(dx(o, first, last))  # the subject does the moving
+        return last > first and gap1 < gap0 - 0.3 * height(s, first) and moved
     if p in ("follow.v.01", "chase.v.01", "flee.v.01", "accompany.v.02"):
         ds, do = dx(s, first, last), dx(o, first, last)
         same_way = ds * do > 0 and min(abs(ds), abs(do)) > 0.3 * height(s, first)
