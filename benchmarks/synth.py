@@ -1,6 +1,6 @@
 """Frames per second of `smot synth` on one core, JPEG writing included.
 
-    python benchmarks/synth.py [--videos 24] [--size 640x360] [--people 2-4] [--noise 3] [--repeat 3]
+    python benchmarks/synth.py [--videos 24] [--size 640x360] [--people 2-4] [--noise 2] [--repeat 3]
 
 Makes videos one after the other in this process (one core; `smot synth` runs one such process
 per core) and writes them to a temporary folder exactly as the command does. Prints frames/s for
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=24)
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--people", default="2-4")
-    parser.add_argument("--noise", type=float, default=3.0)
+    parser.add_argument("--noise", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     cv2.setNumThreads(1)

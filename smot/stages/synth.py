@@ -17,6 +17,13 @@ from smot.errors import UsageError
 from smot.synth import SCENARIOS, SynthConfig  # the frozen config; its defaults make the tiny training set
 
 
+DEFAULT = SynthConfig()
+
+
+def _span(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}-{pair[1]}"
+
+
 def parse_range(option: str, text: str) -> tuple[int, int]:
     """`N` or `MIN-MAX` as (min, max)."""
     try:
@@ -34,18 +41,18 @@ def command(
     output: Annotated[str | None, typer.Argument(
         help="Folder to create (it must not exist, or be empty); it appears only when complete.",
         show_default=False)] = None,
-    train: Annotated[int, typer.Option(help="Videos in train/.")] = 240,
-    test: Annotated[int, typer.Option(help="Videos in test/.")] = 40,
-    seed: Annotated[int, typer.Option(help="Seed; the same arguments give byte-identical files.")] = 0,
-    frames: Annotated[str, typer.Option(help="Frames per video: N or MIN-MAX.")] = "36-48",
-    people: Annotated[str, typer.Option(help="People per video: N or MIN-MAX (at most 9).")] = "2-4",
-    size: Annotated[str, typer.Option(help="Frame size, WIDTHxHEIGHT.")] = "640x360",
-    fps: Annotated[float, typer.Option(help="Frames per second: how far people move between frames.")] = 10.0,
+    train: Annotated[int, typer.Option(help="Videos in train/.")] = DEFAULT.train,
+    test: Annotated[int, typer.Option(help="Videos in test/.")] = DEFAULT.test,
+    seed: Annotated[int, typer.Option(help="Seed; the same arguments give byte-identical files.")] = DEFAULT.seed,
+    frames: Annotated[str, typer.Option(help="Frames per video: N or MIN-MAX.")] = _span(DEFAULT.frames),
+    people: Annotated[str, typer.Option(help="People per video: N or MIN-MAX (at most 9).")] = _span(DEFAULT.people),
+    size: Annotated[str, typer.Option(help="Frame size, WIDTHxHEIGHT.")] = f"{DEFAULT.width}x{DEFAULT.height}",
+    fps: Annotated[float, typer.Option(help="Frames per second: how far people move between frames.")] = DEFAULT.fps,
     occlusion: Annotated[float, typer.Option(
-        help="0..1: how often people's paths cross and how close groups stand.")] = 0.3,
-    jitter: Annotated[float, typer.Option(help="Camera shake, pixels (standard deviation).")] = 1.0,
-    noise: Annotated[float, typer.Option(help="Image noise, grey levels (standard deviation).")] = 3.0,
-    quality: Annotated[int, typer.Option(help="JPEG quality, 1..100.")] = 90,
+        help="0..1: how often people's paths cross and how close groups stand.")] = DEFAULT.occlusion,
+    jitter: Annotated[float, typer.Option(help="Camera shake, pixels (standard deviation).")] = DEFAULT.jitter,
+    noise: Annotated[float, typer.Option(help="Image noise, grey levels (standard deviation).")] = DEFAULT.noise,
+    quality: Annotated[int, typer.Option(help="JPEG quality, 1..100.")] = DEFAULT.quality,
     scenarios: Annotated[str | None, typer.Option(
         help="Comma-separated places to use (park, street, court, hall, beach, plaza). Default: all.")] = None,
     workers: Annotated[int, typer.Option(help="Processes; 0 = one per CPU core.")] = 0,

@@ -34,8 +34,8 @@ class SynthConfig:
     fps: float = 10.0  # sets how far people move per frame; BenSMOT itself records no frame rate
     occlusion: float = 0.3  # 0..1: how often paths cross and how close stories stand
     jitter: float = 1.0  # camera shake, pixels (standard deviation)
-    noise: float = 3.0  # sensor noise, grey levels (standard deviation)
-    quality: int = 90  # JPEG quality
+    noise: float = 2.0  # sensor noise, grey levels (standard deviation)
+    quality: int = 85  # JPEG quality
     scenarios: tuple[str, ...] = SCENARIOS
 
     def check(self) -> SynthConfig:
