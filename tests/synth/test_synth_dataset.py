@@ -15,7 +15,7 @@ from conftest import BENSMOT_MINI, SHARED, run
 
 from smot.datasets.bensmot import image_size
 from smot.synth import SynthConfig
-from smot.synth.dataset import write_dataset
+from smot.synth.dataset import image_names, make_video, write_dataset
 from smot.synth.stats import dataset_stats
 
 SMALL = SynthConfig(train=5, test=3, seed=3)
@@ -174,3 +174,31 @@ def test_stats_of_a_generated_dataset_agree_with_its_files(dataset):
     assert total["videos"] == stats["train"]["videos"] + stats["test"]["videos"]
     assert total["length_seconds"]["mean"] == pytest.approx(total["length_frames"]["mean"] / 10, abs=0.05)
     assert 15 <= total["caption_words"]["min"] and total["caption_words"]["max"] <= 40
+
+
+@pytest.mark.parametrize("knobs", [
+    {"people": (6, 9)}, {"frames": (1, 1)}, {"fps": 30.0}, {"fps": 2.0}, {"width": 96, "height": 64},
+    {"occlusion": 1.0, "jitter": 20.0}, {"people": (1, 1), "scenarios": ("hall",)},
+])
+def test_extreme_knobs_still_give_valid_videos(knobs):
+    from smot.records import Caption, Frame, Interaction
+
+    config = SynthConfig(seed=5, **knobs)
+    for k in range(3):
+        video = make_video(config, "test", k)
+        frames = [r for r in video.records if isinstance(r, Frame)]
+        assert [f.frame for f in frames] == list(range(1, video.script.frames + 1))
+        for f in frames:
+            assert (f.boxes[:, :2] >= 0).all() and (f.boxes[:, 2] <= config.width).all()
+            assert (f.boxes[:, 3] <= config.height).all()
+        tracks = sorted({int(t) for f in frames for t in f.ids})
+        captions = [r for r in video.records if isinstance(r, Caption)]
+        assert [c.track for c in captions] == tracks == list(range(1, len(tracks) + 1))
+        assert all(15 <= len(c.text.split()) <= 40 for c in captions)
+        assert all(r.subject in tracks and r.object in tracks for r in video.records if isinstance(r, Interaction))
+
+
+def test_image_names_widen_beyond_999_frames():
+    assert image_names(3) == ["imgs/001.jpg", "imgs/002.jpg", "imgs/003.jpg"]
+    names = image_names(1000)
+    assert names[0] == "imgs/0001.jpg" and names[-1] == "imgs/1000.jpg" and names == sorted(names)
