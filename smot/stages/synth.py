@@ -16,7 +16,6 @@ from smot.clikit import parse_size, progress
 from smot.errors import UsageError
 from smot.synth import SCENARIOS, SynthConfig  # the frozen config; its defaults make the tiny training set
 
-
 DEFAULT = SynthConfig()
 
 

@@ -365,13 +365,10 @@ def figure(app: Appearance, pose: Pose) -> Figure:
         # elbows bend backwards, outwards and down, as elbows do
         ex, eu, hx, hu = _reach(sx, -su, tx, -(SHOULDER_Y + tu), -d + 0.6 * side, 0.4)
         shoulder, elbow, hand = P(sx, su), P(ex, -eu), P(hx, -hu)
+        # forearm first, then the sleeve over the elbow (thick lines have round caps)
+        sleeve = app.sleeves == "long"
+        line(elbow, hand, arm_t * (0.9 if sleeve else 0.85), "top" if sleeve else "skin")
         line(shoulder, elbow, arm_t, "top")
-        if app.sleeves == "long":
-            line(elbow, hand, arm_t * 0.9, "top")
-        else:
-            mid = ((elbow[0] * 2 + shoulder[0]) / 3, (elbow[1] * 2 + shoulder[1]) / 3)
-            line(mid, hand, arm_t * 0.85, "skin")
-            line(shoulder, elbow, arm_t, "top")
         circle(hand, arm_t * 0.6, "skin")
         hands.append(hand)
     box = (min(xs), min(ys), max(xs), max(ys))

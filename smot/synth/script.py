@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from smot.synth.people import BACK, FRONT, LEFT, PALETTE, RIGHT, Appearance, sample_appearance
+from smot.synth.people import BACK, FRONT, LEFT, RIGHT, Appearance, sample_appearance
 from smot.synth.scene import Scene
 
 # Speeds in standing heights per second.
@@ -317,7 +317,7 @@ def story_meet(ctx: _Context, a: int, b: int, xc: float, y: float) -> None:
     lb = ctx.line(b, xb, y, side if rng.random() < 0.6 else -side)
     la = ctx.line(a, meet_x + side * distance, y, -side)
     if act == "give":
-        colour = _prop_colour(ctx, a, b)
+        colour = _prop_colour(ctx)
         ctx.props.append(Prop("box", colour))
     if pre:
         la.hold("stand", pre)
@@ -573,7 +573,7 @@ PAIR_WEIGHTS = {"meet": 0.34, "beckon": 0.1, "follow": 0.1, "chase": 0.09, "acco
                 "show": 0.1, "watch": 0.09}
 
 
-def _prop_colour(ctx: _Context, *people: int) -> str:
+def _prop_colour(ctx: _Context) -> str:
     return str(ctx.rng.choice(["red", "blue", "yellow", "white", "orange", "green"]))
 
 
@@ -680,6 +680,3 @@ def speaking(beat: Beat, t: int, fps: float) -> bool:
         return False
     return int((t - beat.start) / max(1.0, 0.6 * fps)) % 2 == beat.speaking
 
-
-def prop_colours() -> dict[str, tuple[int, int, int]]:
-    return {name: PALETTE[name] for name in ("red", "blue", "yellow", "white", "orange", "green")}
