@@ -15,7 +15,8 @@ distinct within a video, so the reference is unambiguous.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -264,7 +265,9 @@ def _beat_phrase(script: Script, namer: Namer, i: int, beat: Beat, shown: np.nda
         return None
     if a in ("wave", "jump", "crouch", "dance"):
         return _pick(rng, a), []
-    if a == "hold":
+    if a == "hold":  # told when it is how someone starts; later holds are between throws
+        if not first:
+            return None
         colour = _prop_colour(script, "ball", i)
         return (_pick(rng, "hold").format(ac=f"{article(colour)} {colour}"), []) if colour else None
     # interactions
@@ -300,17 +303,25 @@ def _join(phrases: list[str], rng: np.random.Generator) -> str:
         ", ".join(head) + f", then {tail}"
 
 
+_A_BALL = re.compile(r"\b(?:a|an) \w+ ball\b")
+
+
 def instance_caption(script: Script, i: int, shown: np.ndarray, kept: set[tuple[int, int, str]],
                      namer: Namer, rng: np.random.Generator) -> Described:
     """The caption of person i: appearance, then the told beats in order; 15 to 40 words."""
     beats = _told_beats(script, i, shown, kept)
     told: list[tuple[str, list[Fact]]] = []
     named = None
+    ball = False  # once a ball has been named, it is `the ball`
     for k, beat in enumerate(beats):
         said = _beat_phrase(script, namer, i, beat, shown, kept, rng, k == 0, k == len(beats) - 1, named)
+        if said and ball:
+            words = _A_BALL.sub("the ball", said[0])
+            said = (words, [replace(f, words=words) for f in said[1]])
         if said and (not told or said[0] != told[-1][0]):
             told.append(said)
             named = beat.partner
+            ball = ball or " ball" in said[0]
     if not told:  # seen, but never long enough to tell a beat
         told.append(("is seen briefly", []))
     for extras in (2, 1, 0):
