@@ -61,6 +61,9 @@ def test_output_that_exists_is_left_alone(tmp_path):
 def test_missing_stats_folder_and_both_modes(tmp_path):
     missing = run(["synth", "--stats", tmp_path / "none"])
     assert missing.code == 3 and missing.stderr.startswith(f"smot synth: error: {tmp_path / 'none'} is not a folder")
+    (tmp_path / "empty").mkdir()
+    empty = run(["synth", "--stats", tmp_path / "empty"])
+    assert empty.code == 3 and empty.stderr.count("\n") == 1 and "no BenSMOT sequences" in empty.stderr
     both = run(["synth", tmp_path / "out", "--stats", BENSMOT_MINI])
     assert both.code == 2 and "not both" in both.stderr
 
