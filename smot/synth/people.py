@@ -412,9 +412,9 @@ def draw(canvas: np.ndarray, fig: Figure, colours: dict, outline: tuple[int, int
             if kind == 0:
                 cv2.line(canvas, a, b, outline, thick + 2, cv2.LINE_8, SHIFT)
             elif kind == 1:
-                cv2.circle(canvas, a, b + ONE, outline, -1, lt, SHIFT)
+                cv2.circle(canvas, a, b + ONE, outline, -1, cv2.LINE_8, SHIFT)
             else:
-                cv2.polylines(canvas, [a], True, outline, 2, lt, SHIFT)
+                cv2.polylines(canvas, [a], True, outline, 2, cv2.LINE_8, SHIFT)
     for kind, a, b, thick, colour in fixed:
         if kind == 0:
             cv2.line(canvas, a, b, colour, thick, lt, SHIFT)

@@ -86,9 +86,17 @@ def _measure(frame: FrameLayout, W: int, H: int) -> None:
     """Boxes and visible fractions, nearest person first: what a nearer person covers is hidden."""
     s = MASK_SCALE
     covered = np.zeros((int(math.ceil(H * s)), int(math.ceil(W * s))), np.uint8)
+    boxes = [fig.box for fig in frame.figures]
     for i in reversed(frame.order):
         fig = frame.figures[i]
         x1, y1, x2, y2 = fig.box
+        alone = x1 >= 0 and y1 >= 0 and x2 <= W and y2 <= H and not any(
+            j != i and b[0] < x2 + 2 and x1 < b[2] + 2 and b[1] < y2 + 2 and y1 < b[3] + 2 for j, b in enumerate(boxes))
+        if alone:  # the common case: inside the frame and clear of everyone, so wholly visible
+            if x2 - x1 >= MIN_SIDE and y2 - y1 >= MIN_SIDE:
+                frame.boxes[i] = (round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1))
+                frame.visibility[i] = 1.0
+            continue
         ox, oy = int(math.floor(x1 * s)), int(math.floor(y1 * s))
         mask = np.zeros((int(math.ceil(y2 * s)) - oy + 2, int(math.ceil(x2 * s)) - ox + 2), np.uint8)
         draw_mask(mask, fig, ox / s, oy / s, s)
