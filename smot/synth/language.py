@@ -340,8 +340,8 @@ def instance_caption(script: Script, i: int, shown: np.ndarray, kept: set[tuple[
     if count < MIN_WORDS:
         place = PLACES[script.scene.scenario]
         text = f"{text[:-1]} {place[0]} the {place[1]}."
-        if len(text.split()) < MIN_WORDS:
-            text = f"{text[:-1]} during the whole clip."
+        if len(text.split()) < MIN_WORDS:  # rare: a one-word action and no hair, cap or bag to tell
+            text = f"{text[:-1]} in this clip."
     return Described(text, facts + [f for _, fs in keep for f in fs])
 
 
