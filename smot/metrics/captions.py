@@ -183,9 +183,9 @@ def _rouge(hypotheses: list[str], references: list[str]) -> float:
     return float(score)
 
 
-def _run(result: Result, name: str, compute) -> None:
+def _run(result: Result, name: str, compute, *args) -> None:
     try:
-        result.scores[name] = compute()
+        result.scores[name] = compute(*args)
     except Unavailable as u:
         result.scores[name] = None
         result.unavailable[name] = u
@@ -204,7 +204,7 @@ def coco(sets: dict[str, tuple[list[str], list[str]]], meteor: Meteor) -> dict[s
                 result.unavailable[metric] = u
         return results
     at = 0
-    for name, (hyps, refs) in sets.items():
+    for name, (hyps, _) in sets.items():
         result = results[name]
         n = len(hyps)
         tok_h, tok_r = tokens[at:at + n], tokens[at + n:at + 2 * n]
@@ -221,9 +221,9 @@ def coco(sets: dict[str, tuple[list[str], list[str]]], meteor: Meteor) -> dict[s
         bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
         for k in range(4):
             result.scores[f"BLEU-{k + 1}"] = float(bleu[k])
-        _run(result, "METEOR", lambda: meteor.scores(tok_h, tok_r)[0])
-        _run(result, "ROUGE-L", lambda: _rouge(tok_h, tok_r))
-        _run(result, "CIDEr", lambda: _cider(tok_h, tok_r, result))
+        _run(result, "METEOR", lambda h, r: meteor.scores(h, r)[0], tok_h, tok_r)
+        _run(result, "ROUGE-L", _rouge, tok_h, tok_r)
+        _run(result, "CIDEr", _cider, tok_h, tok_r, result)
     return results
 
 
@@ -265,7 +265,8 @@ def _nltk_meteor(hypotheses: list[str], references: list[str]) -> float:
     def words(text: str) -> list[str]:
         return text.replace(",", "").replace(".", "").split(" ")
 
-    return float(sum(meteor_score([words(r)], words(h)) for h, r in zip(hypotheses, references)) / len(hypotheses))
+    total = sum(meteor_score([words(r)], words(h)) for h, r in zip(hypotheses, references, strict=True))
+    return float(total / len(hypotheses))
 
 
 def bensmot(sets: dict[str, tuple[list[str], list[str]]]) -> dict[str, Result]:
@@ -278,8 +279,8 @@ def bensmot(sets: dict[str, tuple[list[str], list[str]]]) -> dict[str, Result]:
                 result.scores[metric] = None
             result.notes.append("no items")
             continue
-        _run(result, "BLEU", lambda: _char_bleu(hyps, refs, result))
-        _run(result, "METEOR", lambda: _nltk_meteor(hyps, refs))
-        _run(result, "ROUGE-L", lambda: _rouge(hyps, refs))
-        _run(result, "CIDEr", lambda: _cider(hyps, refs, result))
+        _run(result, "BLEU", _char_bleu, hyps, refs, result)
+        _run(result, "METEOR", _nltk_meteor, hyps, refs)
+        _run(result, "ROUGE-L", _rouge, hyps, refs)
+        _run(result, "CIDEr", _cider, hyps, refs, result)
     return results

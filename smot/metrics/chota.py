@@ -59,7 +59,7 @@ class Chota:
         except Unavailable as u:
             out["unavailable"] = {"CapA_METEOR": u.reason, "CHOTA": u.reason}
             return out
-        out["CapA_METEOR"] = sum(s * self.pairs[p] for s, p in zip(scores, pairs)) / self.items
+        out["CapA_METEOR"] = sum(s * self.pairs[p] for s, p in zip(scores, pairs, strict=True)) / self.items
         out["CapA"] = (out["CapA_CIDEr"] + out["CapA_METEOR"]) / 2
         out["CHOTA"] = (det_a * ass_a * out["CapA"]) ** (1 / 3)
         return out

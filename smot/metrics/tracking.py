@@ -189,7 +189,7 @@ def _preprocess_frame(seq: Sequence, t: int, mot_preprocessing: bool, gt_ids: li
 
 def frame_ious(gt_boxes: list[np.ndarray], pr_boxes: list[np.ndarray]) -> list[np.ndarray]:
     """`box_iou(gt_boxes[t], pr_boxes[t])` for every frame t."""
-    return [box_iou(g, p) for g, p in zip(gt_boxes, pr_boxes)]
+    return [box_iou(g, p) for g, p in zip(gt_boxes, pr_boxes, strict=True)]
 
 
 def _relabel(ids: list[np.ndarray]) -> np.ndarray:
@@ -217,7 +217,8 @@ def _overlaps(data: dict) -> dict:
     if "_overlaps" in data:
         return data["_overlaps"]
     parts = []
-    for t, (g, p, sim) in enumerate(zip(data["gt_ids"], data["tracker_ids"], data["similarity_scores"])):
+    for t, (g, p, sim) in enumerate(zip(data["gt_ids"], data["tracker_ids"], data["similarity_scores"],
+                                         strict=True)):
         if not len(g) or not len(p):
             continue
         rows, cols = np.nonzero(sim)
@@ -229,7 +230,7 @@ def _overlaps(data: dict) -> dict:
         parts.append((np.full(len(rows), t), rows, cols, g[rows], p[cols], value, norm))
     names = ("frame", "row", "col", "gt", "tracker", "sim", "norm")
     if parts:
-        out = {name: np.concatenate(column) for name, column in zip(names, zip(*parts))}
+        out = {name: np.concatenate(column) for name, column in zip(names, zip(*parts, strict=True), strict=True)}
     else:
         out = {name: (np.zeros(0) if name in ("sim", "norm") else _NO_IDS) for name in names}
     data["_overlaps"] = out
@@ -344,7 +345,7 @@ def clear(data: dict, threshold: float = THRESHOLD) -> dict:
     n_gt = data["num_gt_ids"]
     limit = threshold - EPS
     gt_ids, tr_ids, sims = data["gt_ids"], data["tracker_ids"], data["similarity_scores"]
-    both = np.array([len(g) > 0 and len(p) > 0 for g, p in zip(gt_ids, tr_ids)], bool)
+    both = np.array([len(g) > 0 and len(p) > 0 for g, p in zip(gt_ids, tr_ids, strict=True)], bool)
     step_of = np.cumsum(both) - 1  # step index of each frame that has both
     o = _overlaps(data)
     candidate = o["sim"] >= limit

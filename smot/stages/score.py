@@ -138,8 +138,8 @@ def gt_videos(path: str) -> tuple[list[str] | None, Iterator[VideoRecords]]:
                          hint="--gt is a BenSMOT split or sequence folder, or a ground-truth stream")
 
     def from_stream() -> Iterator[VideoRecords]:
-        with StreamReader(path, expect=RESULT_FORMATS,
-                          hint="the ground truth is a tracks stream: smot convert data/BenSMOT/test -o gt.smot") as reader:
+        hint = "the ground truth is a tracks stream: smot convert data/BenSMOT/test -o gt.smot"
+        with StreamReader(path, expect=RESULT_FORMATS, hint=hint) as reader:
             for video, held in by_video(reader):
                 if video is None:
                     continue
@@ -224,7 +224,7 @@ class Scorer:
             self.interaction_items += _interaction_items(m, truth, predicted)
 
     def _chota_items(self, data: dict, found: list, gt: VideoRecords, pred: VideoRecords) -> None:
-        from smot.metrics.tracking import ALPHAS, ALPHA_05, EPS
+        from smot.metrics.tracking import ALPHA_05, ALPHAS, EPS
 
         if not found or not len(found[0]):
             return
@@ -233,7 +233,7 @@ class Scorer:
         gt_tracks = data["gt_id_values"][m_gt[tp]].tolist()
         pr_tracks = data["tracker_id_values"][m_tr[tp]].tolist()
         self.chota.add_sequence([(pred.captions.get(p, ""), gt.captions[g])
-                                 for g, p in zip(gt_tracks, pr_tracks) if gt.captions.get(g)])
+                                 for g, p in zip(gt_tracks, pr_tracks, strict=True) if gt.captions.get(g)])
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
@@ -241,7 +241,8 @@ class Scorer:
 
     # -- the report ----------------------------------------------------------------------------
 
-    def report(self) -> dict:
+    def report(self, meteor=None) -> dict:
+        """The combined sections; `meteor` (a captions.Meteor) is used, and left open, when given."""
         from smot.metrics import captions, interactions, tracking
 
         unavailable: list[dict] = []
@@ -260,7 +261,8 @@ class Scorer:
 
         out["matching"] = {"protocol": self.config.match, "threshold": self._match_threshold(), **self.matching}
 
-        meteor = captions.Meteor()
+        own = meteor is None
+        meteor = captions.Meteor() if own else meteor
         try:
             out["captions"] = self._captions(meteor, unavailable)
             if self.result_kinds.captions and self.gt_kinds.captions:
@@ -270,7 +272,8 @@ class Scorer:
             else:
                 out["chota"] = {"skipped": self._skip_reason("captions", "captions")}
         finally:
-            meteor.close()
+            if own:
+                meteor.close()
 
         if self.result_kinds.interactions and self.gt_kinds.interactions:
             out["interactions"] = {"threshold": self.config.interaction_threshold,
@@ -336,8 +339,12 @@ def _interaction_items(m, truth: dict, predicted: dict) -> list[tuple[set[str], 
 
 
 def score(results: Iterable[tuple[str, Iterable[Record]]], gt: str, config: ScoreConfig,
-          inputs: dict | None = None) -> dict:
-    """The report of `results` (named record sequences) against the ground truth at `gt`."""
+          inputs: dict | None = None, meteor=None) -> dict:
+    """The report of `results` (named record sequences) against the ground truth at `gt`.
+
+    `meteor`: a started `smot.metrics.captions.Meteor` to use (and leave open), so that a caller
+    scoring many runs starts Java once; by default one is started when needed and closed.
+    """
     _check_config(config)
     predictions, kinds = read_results(results)
     known, gt_parts = gt_videos(gt)
@@ -357,7 +364,7 @@ def score(results: Iterable[tuple[str, Iterable[Record]]], gt: str, config: Scor
         missing = scorer.without_results
         scorer._warn(f"{len(missing)} ground-truth video(s) have no results and score as empty (first: "
                      f"{missing[0]!r}); --subset scores only the videos the results hold")
-    body = scorer.report()
+    body = scorer.report(meteor)
     return {
         "format": REPORT_FORMAT, "version": REPORT_VERSION, "tool": "smot score", "tool_version": __version__,
         "params": asdict(config), "inputs": inputs or {},
@@ -437,8 +444,8 @@ def print_table(report: dict) -> None:
         add("CHOTA", "CapA", chota["CapA"])
     console.print(table)
     for item in report.get("unavailable", []):
-        console.print(f"unavailable: {item['metric']}: {item['reason']}" + (f" ({item['hint']})" if item.get("hint") else ""),
-                      highlight=False)
+        hint = f" ({item['hint']})" if item.get("hint") else ""
+        console.print(f"unavailable: {item['metric']}: {item['reason']}{hint}", highlight=False)
 
 
 # --------------------------------------------------------------------------------------------
