@@ -95,7 +95,7 @@ def frames_of(path, name: str, frames: int) -> list[Frame]:
     rows = read_mot(str(path))
     if not len(rows.ids):
         return []
-    return list(mot_frames(Video(id=name, frames=frames), rows))
+    return list(mot_frames(Video(id=name, frames=frames), rows, tracks=True))
 
 
 def assert_same(ref: dict, got: dict) -> None:
@@ -289,3 +289,49 @@ def test_summary_is_flat_json_ready():
     out = tracking.summary(tracking.combine({"v": res}), per_alpha=True)
     assert out["HOTA"] == 1.0 and out["IDSW"] == 0 and isinstance(out["CLR_TP"], int)
     assert len(out["per_alpha"]["HOTA"]) == 19 and out["alphas"][9] == 0.5
+
+
+def random_sequence(rng: np.random.Generator, distractors: bool) -> tracking.Sequence:
+    """A short video, sometimes crowded: rounded boxes (exact ties), zero-area boxes, duplicated
+    predictions under another id, id switches, misses and zero-marked ground truth."""
+    frames, n = int(rng.integers(1, 30)), int(rng.integers(1, 10))
+    area = float(rng.choice([30, 80, 300]))
+    seq = tracking.Sequence("s", frames)
+    pos, size = rng.uniform(0, area, (n, 2)), rng.uniform(5, 40, (n, 2))
+    track = np.arange(1, n + 1)
+    for _ in range(frames):
+        pos += rng.normal(0, 2, pos.shape)
+        seen = rng.random(n) > 0.2
+        wh = np.round(size[seen]) * (rng.random() > 0.1)
+        xy = np.round(pos[seen])
+        seq.gt_ids.append(np.arange(1, n + 1)[seen])
+        seq.gt_boxes.append(np.hstack([xy, xy + wh]))
+        seq.gt_classes.append(rng.choice([1, 1, 1, 2, 7, 3], seen.sum()) if distractors else np.ones(seen.sum(), int))
+        seq.gt_consider.append((rng.random(seen.sum()) > 0.05).astype(np.int64))
+        if rng.random() < 0.1:
+            track = rng.permutation(track)  # a burst of id switches
+        found = rng.random(n) > 0.2
+        boxes = np.hstack([pos[found], pos[found] + size[found]]) + np.round(rng.normal(0, 3 * rng.integers(0, 2),
+                                                                                             (found.sum(), 4)))
+        boxes[:, 2:] = np.maximum(boxes[:, 2:], boxes[:, :2])
+        ids = track[found]
+        if rng.random() < 0.3 and len(boxes):
+            boxes, ids = np.vstack([boxes, boxes[:1]]), np.append(ids, 1000)
+        seq.pr_ids.append(ids.astype(np.int64))
+        seq.pr_boxes.append(boxes)
+    return seq
+
+
+def test_fast_engine_equals_trackeval_classes_on_random_cases():
+    # the fast engine against TrackEval's metric classes on the very same per-sequence dicts
+    rng = np.random.default_rng(5)
+    metrics = tracking.trackeval_metrics()
+    for case in range(60):
+        seq = random_sequence(rng, distractors=case % 3 == 0)
+        for preprocess in (True, False):
+            data = tracking.preprocess(seq, preprocess)
+            fast = tracking.evaluate_sequence(data)
+            for name, metric in metrics.items():
+                for key, value in metric.eval_sequence(data).items():
+                    assert np.allclose(np.asarray(value, float), np.asarray(fast[name][key], float), rtol=0,
+                                       atol=1e-9), (case, preprocess, name, key)
