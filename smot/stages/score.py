@@ -412,11 +412,11 @@ def print_table(report: dict) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
 
-    def add(section: str, name: str, value) -> None:
+    def add(section: str, name: str, value, percent: bool = True) -> None:
         if value is None:
             text = "n/a"
         elif isinstance(value, float):
-            text = f"{100 * value:.2f}" if name not in ("CHOTA DetA", "CIDEr") and abs(value) <= 1 else f"{value:.4g}"
+            text = f"{100 * value:.2f}" if percent else f"{value:.4g}"
         else:
             text = str(value)
         table.add_row(section, name, text)
@@ -433,15 +433,15 @@ def print_table(report: dict) -> None:
             if isinstance(values, dict):
                 for name, value in values.items():
                     if name not in ("items", "unavailable", "notes"):
-                        add(f"{part} captions ({protocol})", name, value)
+                        add(f"{part} captions ({protocol}, %)", name, value, percent=name != "CIDEr")
     inter = report.get("interactions", {})
     if "precision" in inter:
         for name in ("precision", "recall", "f1", "accuracy"):
-            add(f"interactions (> {inter['threshold']})", name, inter[name])
+            add(f"interactions (> {inter['threshold']}, %)", name, inter[name])
     chota = report.get("chota", {})
     if "CHOTA" in chota:
-        add("CHOTA", "CHOTA", chota["CHOTA"])
-        add("CHOTA", "CapA", chota["CapA"])
+        add("CHOTA (alpha 0.5)", "CHOTA", chota["CHOTA"], percent=False)
+        add("CHOTA (alpha 0.5)", "CapA", chota["CapA"], percent=False)
     console.print(table)
     for item in report.get("unavailable", []):
         hint = f" ({item['hint']})" if item.get("hint") else ""
