@@ -232,8 +232,10 @@ class Scorer:
         tp = m_sim >= ALPHAS[ALPHA_05] - EPS
         gt_tracks = data["gt_id_values"][m_gt[tp]].tolist()
         pr_tracks = data["tracker_id_values"][m_tr[tp]].tolist()
+        # a ground-truth track counts when it has a caption (DVOC: a non-empty one; blank ones too
+        # would leave CIDEr without a reference word)
         self.chota.add_sequence([(pred.captions.get(p, ""), gt.captions[g])
-                                 for g, p in zip(gt_tracks, pr_tracks, strict=True) if gt.captions.get(g)])
+                                 for g, p in zip(gt_tracks, pr_tracks, strict=True) if gt.captions.get(g, "").strip()])
 
     def _warn(self, message: str) -> None:
         log.warning("%s", message)

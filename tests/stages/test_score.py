@@ -277,15 +277,20 @@ def test_without_java_the_coco_metrics_are_unavailable_and_the_rest_computed(tmp
 
 @pytest.mark.java
 @pytest.mark.skipif(shutil.which("java") is None, reason="needs java")
-def test_chota_hand_derived(tmp_path):
+def test_chota_hand_derived(tmp_path, monkeypatch):
     # two people, predicted exactly over 4 frames: DetA = AssA = 1 at alpha 0.5; 8 true positives,
     # 4 per person. Person 1's caption is predicted exactly, person 2's is not.
     # CapA_CIDEr = mean over the 8 items of pycocoevalcap's CIDEr-D on the 8 items as one set;
     # CapA_METEOR = mean of METEOR 1.5 per item; CHOTA = (1 * 1 * CapA)^(1/3).
     from pycocoevalcap.cider.cider import Cider
 
+    from smot.metrics import captions
     from smot.metrics.captions import Meteor
 
+    def no_wordnet():  # the captions section is not under test; loading WordNet takes seconds
+        raise captions.Unavailable("not under test")
+
+    monkeypatch.setattr(captions, "_wordnet", no_wordnet)
     gt = write(tmp_path / "gt.jsonl", gt_video())
     pred = records("s/clip_0", 4, {11: {t: BOX for t in range(1, 5)}, 12: {t: OTHER for t in range(1, 5)}},
                    {11: "A woman walks.", 12: "A man runs away."})
