@@ -1,0 +1,197 @@
+"""BYTE (ByteTrack, Zhang et al. ECCV 2022): associate every detection box, high and low scores.
+
+Follows the official `yolox/tracker/byte_tracker.py` step by step (the labels in `_step` are its
+steps), with the track state held in arrays and each step done for all tracks at once:
+
+- high detections s > track_thresh, low 0.1 < s < track_thresh;
+- first association: activated and lost tracks (Kalman-predicted, lost ones with the height velocity
+  zeroed) against high detections, cost 1 - IoU x score (IoU with the +1-pixel convention), limit
+  match_thresh; a lost track that matches comes back with its id;
+- second association: tracked tracks left over against low detections, 1 - IoU, limit 0.5; tracked
+  tracks still left are lost;
+- unconfirmed tracks (born last frame) against the high detections left, limit 0.7; misses die;
+- new tracks from the high detections left with s >= track_thresh + 0.1, activated at once only on
+  the first frame, otherwise at their second match (so ids are not contiguous);
+- lost tracks older than int(fps / 30 * track_buffer) frames are removed; duplicates between tracked
+  and lost tracks (1 - IoU < 0.15) lose the younger one;
+- output: activated tracked tracks.
+
+Differences from the official code, none of which changes an output: ids count per tracker, not in
+a class-level global; a removed track is remembered only while it can still come back (the official
+`removed_stracks` list grows forever and is scanned every frame); detections with zero width or
+height are ignored (the official filter divides by zero on them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from smot.records import Frame
+from smot.trackers.base import Slots, Step, Tracker
+from smot.trackers.kalman import tlwh_to_xyah, xyah_initiate, xyah_predict, xyah_to_tlbr, xyah_update
+from smot.trackers.matching import assign, iou_plus1, unmatched
+
+TRACKED, LOST, REMOVED = 1, 2, 3
+NEVER = np.iinfo(np.int64).max
+
+# Fixed thresholds of the official code.
+LOW_SCORE = 0.1  # low detections have LOW_SCORE < s < track_thresh
+SECOND_MATCH_THRESH = 0.5  # second association (tracked vs low detections), 1 - IoU
+UNCONFIRMED_MATCH_THRESH = 0.7  # unconfirmed tracks vs high detections left, fused cost
+NEW_TRACK_MARGIN = 0.1  # new tracks need s >= track_thresh + 0.1
+DUPLICATE_THRESH = 0.15  # tracked and lost tracks with 1 - IoU below this are duplicates
+
+
+@dataclass(frozen=True)
+class ByteParams:
+    track_thresh: float = field(default=0.5, metadata={"doc": (
+        "high-score threshold: detections with s > track_thresh enter the first association; new "
+        "tracks need s >= track_thresh + 0.1")})
+    track_buffer: int = field(default=30, metadata={"doc": (
+        "frames a lost track is kept at 30 fps; scaled by the video's fps / 30")})
+    match_thresh: float = field(default=0.9, metadata={"doc": (
+        "cost limit of the first association (cost 1 - IoU x score)")})
+    mot20: bool = field(default=False, metadata={"doc": (
+        "true: plain 1 - IoU costs (no score fusion), as for MOT20")})
+
+
+def _fuse_score(cost: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """1 - IoU x score, computed as the official `fuse_score` does from the IoU cost."""
+    return 1 - (1 - cost) * scores[None, :]
+
+
+class ByteTracker(Tracker):
+    name = "byte"
+    Params = ByteParams
+
+    def _reset(self) -> None:
+        self.frame_id = 0
+        self.max_time_lost = int(self.fps / 30.0 * self.params.track_buffer)
+        self.det_thresh = self.params.track_thresh + NEW_TRACK_MARGIN
+        self.tracks = Slots({
+            "mean": ((8,), np.float64), "cov": ((3, 4), np.float64), "track_id": ((), np.int64),
+            "state": ((), np.int8), "activated": ((), bool), "frame_id": ((), np.int64),
+            "start_frame": ((), np.int64), "det_row": ((), np.int64), "removed_at": ((), np.int64),
+        })
+        self.tracked = np.zeros(0, np.int64)  # slots, in the order of the official tracked_stracks
+        self.lost = np.zeros(0, np.int64)  # slots, in the order of lost_stracks
+
+    def _step(self, frame: Frame) -> Step:
+        p, s = self.params, self.tracks
+        self.frame_id += 1
+        t = self.frame_id
+        boxes, scores = frame.boxes, frame.scores
+        # detections as the official STracks hold them: top-left, width, height
+        tlwh = boxes.copy()
+        tlwh[:, 2:] -= boxes[:, :2]
+        det_tlbr = tlwh.copy()
+        det_tlbr[:, 2:] += tlwh[:, :2]
+        usable = (tlwh[:, 2] > 0) & (tlwh[:, 3] > 0)
+        high = np.flatnonzero(usable & (scores > p.track_thresh))
+        low = np.flatnonzero(usable & (scores > LOW_SCORE) & (scores < p.track_thresh))
+
+        # Step 1: tracked tracks split into activated and unconfirmed; the pool is activated + lost
+        tracked, lost = self.tracked, self.lost
+        activated = s.activated[tracked]
+        unconfirmed = tracked[~activated]
+        pool = np.concatenate([tracked[activated], lost])
+
+        # Step 2: first association, pool (Kalman-predicted) with high detections
+        if len(pool):
+            mean = s.mean[pool]
+            mean[s.state[pool] != TRACKED, 7] = 0
+            s.mean[pool], s.cov[pool] = xyah_predict(mean, s.cov[pool])
+        pool_tlbr = xyah_to_tlbr(s.mean[pool])
+        cost = 1 - iou_plus1(pool_tlbr, det_tlbr[high])
+        if not p.mot20:
+            cost = _fuse_score(cost, scores[high])
+        rows1, cols1 = assign(cost, p.match_thresh)
+        matched1 = pool[rows1]
+        refound = matched1[s.state[matched1] != TRACKED]  # lost tracks back with their ids
+
+        # Step 3: second association, tracked tracks left with low detections
+        left = unmatched(len(pool), rows1)
+        left = left[s.state[pool[left]] == TRACKED]
+        remaining = pool[left]
+        cost = 1 - iou_plus1(pool_tlbr[left], det_tlbr[low])
+        rows2, cols2 = assign(cost, SECOND_MATCH_THRESH)
+        newly_lost = remaining[unmatched(len(remaining), rows2)]
+
+        # unconfirmed tracks (not predicted) with the high detections left
+        rest = high[unmatched(len(high), cols1)]
+        cost = 1 - iou_plus1(xyah_to_tlbr(s.mean[unconfirmed]), det_tlbr[rest])
+        if not p.mot20:
+            cost = _fuse_score(cost, scores[rest])
+        rows3, cols3 = assign(cost, UNCONFIRMED_MATCH_THRESH)
+        dead_unconfirmed = unconfirmed[unmatched(len(unconfirmed), rows3)]
+
+        # the Kalman updates of all three associations, in one batch
+        updated = np.concatenate([matched1, remaining[rows2], unconfirmed[rows3]])
+        det_rows = np.concatenate([high[cols1], low[cols2], rest[cols3]])
+        if len(updated):
+            s.mean[updated], s.cov[updated] = xyah_update(s.mean[updated], s.cov[updated],
+                                                          tlwh_to_xyah(tlwh[det_rows]))
+            s.state[updated] = TRACKED
+            s.activated[updated] = True
+            s.frame_id[updated] = t
+            s.det_row[updated] = det_rows
+        s.state[newly_lost] = LOST
+        s.state[dead_unconfirmed] = REMOVED
+
+        # Step 4: new tracks from the high detections left with s >= track_thresh + 0.1
+        fresh = rest[unmatched(len(rest), cols3)]
+        fresh = fresh[scores[fresh] >= self.det_thresh]
+        born = s.take(len(fresh))
+        if len(born):
+            s.mean[born], s.cov[born] = xyah_initiate(tlwh_to_xyah(tlwh[fresh]))
+            s.track_id[born] = self._new_ids(len(born))
+            s.state[born] = TRACKED
+            s.activated[born] = t == 1
+            s.frame_id[born] = t
+            s.start_frame[born] = t
+            s.det_row[born] = fresh
+            s.removed_at[born] = NEVER
+
+        # Step 5: lost tracks past the buffer are removed. As in the official code such a track
+        # stays in the lost list (and in the next frame's pool) for one more frame; `removed_at`
+        # stands for the official removed_stracks list, which only ever filters the lost list.
+        expired = lost[t - s.frame_id[lost] > self.max_time_lost]
+        s.state[expired] = REMOVED
+        s.removed_at[expired] = np.minimum(s.removed_at[expired], t)
+
+        tracked_next = np.concatenate([tracked[s.state[tracked] == TRACKED], born, refound])
+        lost_next = np.concatenate([lost[s.state[lost] != TRACKED], newly_lost])
+        lost_next = lost_next[s.removed_at[lost_next] >= t]
+        tracked_next, lost_next = self._remove_duplicates(tracked_next, lost_next)
+
+        in_lists = np.zeros(s.capacity, dtype=bool)
+        in_lists[tracked_next] = True
+        in_lists[lost_next] = True
+        before = np.concatenate([tracked, lost, born])
+        s.release(before[~in_lists[before]])
+        self.tracked, self.lost = tracked_next, lost_next
+
+        out = tracked_next[s.activated[tracked_next]]
+        return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=xyah_to_tlbr(s.mean[out]))
+
+    def _remove_duplicates(self, tracked: np.ndarray, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A tracked and a lost track that overlap (1 - IoU < 0.15): the one tracked for less time
+        goes (the tracked one on a tie)."""
+        if not len(tracked) or not len(lost):
+            return tracked, lost
+        s = self.tracks
+        distance = 1 - iou_plus1(xyah_to_tlbr(s.mean[tracked]), xyah_to_tlbr(s.mean[lost]))
+        p, q = np.nonzero(distance < DUPLICATE_THRESH)
+        if not len(p):
+            return tracked, lost
+        time_p = s.frame_id[tracked[p]] - s.start_frame[tracked[p]]
+        time_q = s.frame_id[lost[q]] - s.start_frame[lost[q]]
+        drop_lost = time_p > time_q
+        keep_tracked = np.ones(len(tracked), dtype=bool)
+        keep_tracked[p[~drop_lost]] = False
+        keep_lost = np.ones(len(lost), dtype=bool)
+        keep_lost[q[drop_lost]] = False
+        return tracked[keep_tracked], lost[keep_lost]
+

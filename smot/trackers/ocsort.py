@@ -1,0 +1,295 @@
+"""OC-SORT (Cao et al. CVPR 2023): observation-centric SORT.
+
+Follows the official `trackers/ocsort_tracker/ocsort.py` (`OCSort.update`) with every track's state in
+arrays:
+
+- detections with s > det_thresh (and 0.1 < s < det_thresh for the optional BYTE stage);
+- predict every track as SORT does; a track with a non-finite predicted box is deleted;
+- first association (OCM): cost -(IoU + inertia x VDC x score), where VDC compares the track's motion
+  direction (observations delta_t apart) with the direction from its observation delta_t frames ago to
+  the detection; SORT's one-candidate shortcut; pairs with IoU < iou_threshold dropped;
+- optionally (use_byte) left tracks against low detections by IoU;
+- OCR: left detections against the last observed boxes of left tracks, by IoU;
+- ORU: a track found again after a gap re-runs its filter from where it was lost along a straight
+  virtual path to the new observation, then takes the observation;
+- a new track for each detection left; output tracks updated this frame with hit_streak >= min_hits
+  (or within the first min_hits frames), box = the last observation; delete after max_age misses.
+
+Quirks of the official code kept for parity: the detection that starts a track is not an observation
+(its first box output comes from the filter); a track's observation counts as missing when the sum of
+its x1, y1, x2, y2 and score is negative (boxes far into negative coordinates). Only asso_func "iou"
+is implemented. Detections with zero width or height are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from smot.records import Frame
+from smot.trackers.base import Slots, Step, Tracker
+from smot.trackers.kalman import tlbr_to_xysr, xysr_initiate, xysr_predict, xysr_to_tlbr, xysr_update
+from smot.trackers.matching import assign, iou, lapjv_full, unmatched
+
+LOW_SCORE = 0.1  # the BYTE stage takes LOW_SCORE < s < det_thresh
+NO_OBSERVATION = np.array([-1.0, -1.0, -1.0, -1.0, -1.0])  # the official placeholder box
+NO_AGE = np.iinfo(np.int64).min // 2
+
+
+@dataclass(frozen=True)
+class OcSortParams:
+    det_thresh: float = field(default=0.6, metadata={"doc": "detections with s > det_thresh are tracked"})
+    max_age: int = field(default=30, metadata={"doc": "frames a track survives without a detection"})
+    min_hits: int = field(default=3, metadata={"doc": (
+        "consecutive matches before a track is output (all tracks are output in the first min_hits frames)")})
+    iou_threshold: float = field(default=0.3, metadata={"doc": "minimum IoU of a match"})
+    delta_t: int = field(default=3, metadata={"doc": "frames between the observations that give a track's direction"})
+    asso_func: str = field(default="iou", metadata={"doc": "association overlap (only iou is implemented)"})
+    inertia: float = field(default=0.2, metadata={"doc": "weight of the direction-consistency (VDC) cost"})
+    use_byte: bool = field(default=False, metadata={"doc": (
+        "also match left tracks to low detections (0.1 < s < det_thresh) by IoU")})
+
+
+def _sum5(boxes: np.ndarray) -> np.ndarray:
+    """x1 + y1 + x2 + y2 + score summed left to right, as numpy sums a 5-vector."""
+    return (((boxes[:, 0] + boxes[:, 1]) + boxes[:, 2]) + boxes[:, 3]) + boxes[:, 4]
+
+
+def _centres(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (boxes[:, 0] + boxes[:, 2]) / 2.0, (boxes[:, 1] + boxes[:, 3]) / 2.0
+
+
+def speed_direction(previous: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(n, 2) unit (dy, dx) from the centre of each previous box to the centre of its box."""
+    cx1, cy1 = _centres(previous)
+    cx2, cy2 = _centres(boxes)
+    dy, dx = cy2 - cy1, cx2 - cx1
+    norm = np.sqrt(dy ** 2 + dx ** 2) + 1e-6
+    return np.stack([dy, dx], axis=1) / norm[:, None]
+
+
+class OcSortTracker(Tracker):
+    name = "ocsort"
+    Params = OcSortParams
+
+    def __init__(self, params=None, fps=None, box="detection"):
+        params = params if params is not None else OcSortParams()
+        if params.asso_func != "iou":
+            raise ValueError(f"asso_func {params.asso_func!r} is not implemented; use iou")
+        super().__init__(params, fps, box)
+
+    def _reset(self) -> None:
+        self.frame_count = 0
+        k = max(self.params.delta_t, 1)
+        self.tracks = Slots({
+            "x": ((7,), np.float64), "cov": ((3, 4), np.float64), "track_id": ((), np.int64),
+            "time_since_update": ((), np.int64), "hit_streak": ((), np.int64), "age": ((), np.int64),
+            "det_row": ((), np.int64), "last_obs": ((5,), np.float64), "velocity": ((2,), np.float64),
+            "ring_box": ((k, 5), np.float64), "ring_age": ((k,), np.int64), "ring_pos": ((), np.int64),
+            # observation-centric re-update: the filter saved when the track was lost, the misses since,
+            # and the last observation (or virtual one) given to the filter, as (cx, cy, s, r)
+            "observed": ((), bool), "frozen": ((), bool), "frozen_x": ((7,), np.float64),
+            "frozen_cov": ((3, 4), np.float64), "misses": ((), np.int64), "last_z": ((4,), np.float64),
+        })
+        self.order = np.zeros(0, np.int64)
+
+    def _previous_observations(self, slots: np.ndarray) -> np.ndarray:
+        """(n, 5) the official `k_previous_obs`: the oldest observation within delta_t frames of the
+        track's age, else its last observation (the placeholder when it has none)."""
+        s, k = self.tracks, self.params.delta_t
+        ages = s.ring_age[slots]
+        window = ages >= (s.age[slots] - k)[:, None]
+        out = s.last_obs[slots]
+        has = window.any(axis=1)
+        if has.any():
+            pick = np.argmin(np.where(window, ages, np.iinfo(np.int64).max), axis=1)
+            rows = np.flatnonzero(has)
+            out[rows] = s.ring_box[slots[rows], pick[rows]]
+        return out
+
+    def _step(self, frame: Frame) -> Step:
+        p, s = self.params, self.tracks
+        self.frame_count += 1
+        boxes, scores = frame.boxes, frame.scores
+        usable = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        high = np.flatnonzero(usable & (scores > p.det_thresh))
+        low = np.flatnonzero(usable & (scores > LOW_SCORE) & (scores < p.det_thresh))
+        dets = np.concatenate([boxes[high], scores[high, None]], axis=1)  # (n, 5) with the score
+
+        # predict every track; tracks with a non-finite predicted box are deleted
+        order = self.order
+        if len(order):
+            x = s.x[order]
+            x[x[:, 6] + x[:, 2] <= 0, 6] *= 0.0
+            s.x[order], s.cov[order] = xysr_predict(x, s.cov[order])
+            s.age[order] += 1
+            tsu = s.time_since_update[order]
+            s.hit_streak[order[tsu > 0]] = 0
+            s.time_since_update[order] = tsu + 1
+            predicted = xysr_to_tlbr(s.x[order])
+            finite = np.isfinite(predicted).all(axis=1)
+            if not finite.all():
+                s.release(order[~finite])
+                order, predicted = order[finite], predicted[finite]
+        else:
+            predicted = np.zeros((0, 4))
+        velocities = s.velocity[order]
+        last_boxes = s.last_obs[order]
+        previous_obs = self._previous_observations(order)
+
+        # first association: IoU plus the velocity direction consistency (OCM)
+        rows, cols, left_dets, left_trks = self._associate(dets, predicted, velocities, previous_obs)
+        match_pos, match_det = [cols], [high[rows]]  # positions in `order`, detection rows
+
+        # optional BYTE stage: left tracks with low detections
+        if p.use_byte and len(low) and len(left_trks):
+            overlap = iou(boxes[low], predicted[left_trks])
+            if overlap.max() > p.iou_threshold:
+                r, c = assign(-overlap, 0.0)
+                keep = overlap[r, c] >= p.iou_threshold
+                match_pos.append(left_trks[c[keep]])
+                match_det.append(low[r[keep]])
+                left_trks = np.setdiff1d(left_trks, left_trks[c[keep]])
+
+        # OCR: left detections with the last observed boxes of left tracks
+        if len(left_dets) and len(left_trks):
+            overlap = iou(dets[left_dets, :4], last_boxes[left_trks, :4])
+            if overlap.max() > p.iou_threshold:
+                r, c = assign(-overlap, 0.0)
+                keep = overlap[r, c] >= p.iou_threshold
+                match_pos.append(left_trks[c[keep]])
+                match_det.append(high[left_dets[r[keep]]])
+                left_dets = np.setdiff1d(left_dets, left_dets[r[keep]])
+                left_trks = np.setdiff1d(left_trks, left_trks[c[keep]])
+
+        positions = np.concatenate(match_pos)
+        det_rows = np.concatenate(match_det)
+        if len(positions):
+            observations = np.concatenate([boxes[det_rows], scores[det_rows, None]], axis=1)
+            self._observe(order[positions], observations, previous_obs[positions], det_rows)
+        self._miss(order[left_trks])
+
+        # a new track for every detection left
+        fresh = high[left_dets]
+        born = s.take(len(fresh))
+        if len(born):
+            s.x[born], s.cov[born] = xysr_initiate(tlbr_to_xysr(boxes[fresh], eps=1e-6))
+            s.track_id[born] = self._new_ids(len(born))
+            for name in ("time_since_update", "hit_streak", "age", "ring_pos", "misses"):
+                getattr(s, name)[born] = 0
+            s.det_row[born] = fresh
+            s.last_obs[born] = NO_OBSERVATION
+            s.velocity[born] = 0.0
+            s.ring_age[born] = NO_AGE
+            s.observed[born] = False
+            s.frozen[born] = False
+        order = np.concatenate([order, born])
+
+        # output, in the official (reversed) order, then delete tracks unmatched too long
+        shown = order[::-1]
+        visible = (s.time_since_update[shown] < 1) & (
+            (s.hit_streak[shown] >= p.min_hits) | (self.frame_count <= p.min_hits))
+        out = shown[visible]
+        filter_boxes = s.last_obs[out, :4].copy()
+        unobserved = _sum5(s.last_obs[out]) < 0
+        if unobserved.any():
+            filter_boxes[unobserved] = xysr_to_tlbr(s.x[out[unobserved]])
+        dead = s.time_since_update[order] > p.max_age
+        s.release(order[dead])
+        self.order = order[~dead]
+        return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=filter_boxes)
+
+    def _associate(self, dets, predicted, velocities, previous_obs):
+        """The official `associate`: (det rows, track cols) matched, then the left dets and tracks
+        (not-matched ascending, then the pairs dropped for low IoU)."""
+        p = self.params
+        n_det, n_trk = len(dets), len(predicted)
+        if n_trk == 0 or n_det == 0:
+            none = np.zeros(0, np.int64)
+            return none, none, np.arange(n_det), np.arange(n_trk)
+        overlap = iou(dets[:, :4], predicted)
+        above = overlap > p.iou_threshold
+        if above.sum(axis=1).max() == 1 and above.sum(axis=0).max() == 1:
+            rows, cols = np.nonzero(above)
+        else:
+            # direction from each track's earlier observation to each detection, (n_trk, n_det)
+            cx_det, cy_det = _centres(dets)
+            cx_trk, cy_trk = _centres(previous_obs)
+            dx = cx_det[None, :] - cx_trk[:, None]
+            dy = cy_det[None, :] - cy_trk[:, None]
+            norm = np.sqrt(dx ** 2 + dy ** 2) + 1e-6
+            dx, dy = dx / norm, dy / norm
+            cos = velocities[:, 1:2] * dx + velocities[:, 0:1] * dy
+            angle = np.arccos(np.clip(cos, -1, 1))
+            angle = (np.pi / 2.0 - np.abs(angle)) / np.pi
+            valid = np.where(previous_obs[:, 4] < 0, 0.0, 1.0)[:, None]
+            angle_cost = ((valid * angle) * p.inertia).T * dets[:, 4:5]
+            rows, cols = lapjv_full(-(overlap + angle_cost))
+        low = overlap[rows, cols] < p.iou_threshold
+        left_dets = np.concatenate([unmatched(n_det, rows), rows[low]])
+        left_trks = np.concatenate([unmatched(n_trk, cols), cols[low]])
+        return rows[~low], cols[~low], left_dets, left_trks
+
+    def _observe(self, slots: np.ndarray, observations: np.ndarray, previous: np.ndarray,
+                 det_rows: np.ndarray) -> None:
+        """The official `KalmanBoxTracker.update(bbox)` for matched tracks, in one batch."""
+        s, k = self.tracks, max(self.params.delta_t, 1)
+        # the motion direction, from the observation delta_t frames back (tracks with an observation)
+        has_last = _sum5(s.last_obs[slots]) >= 0
+        if has_last.any():
+            s.velocity[slots[has_last]] = speed_direction(previous[has_last], observations[has_last])
+        s.last_obs[slots] = observations
+        pos = s.ring_pos[slots]
+        s.ring_box[slots, pos] = observations
+        s.ring_age[slots, pos] = s.age[slots]
+        s.ring_pos[slots] = (pos + 1) % k
+        s.time_since_update[slots] = 0
+        s.hit_streak[slots] += 1
+        s.det_row[slots] = det_rows
+
+        z = tlbr_to_xysr(observations[:, :4], eps=1e-6)
+        last_z = z.copy()
+        back = s.frozen[slots] & ~s.observed[slots]
+        for i in np.flatnonzero(back):
+            last_z[i] = self._re_update(slots[i], z[i])
+        s.x[slots], s.cov[slots] = xysr_update(s.x[slots], s.cov[slots], z)
+        s.observed[slots] = True
+        s.frozen[slots] = False
+        s.misses[slots] = 0
+        s.last_z[slots] = last_z
+
+    def _re_update(self, slot: int, z: np.ndarray) -> np.ndarray:
+        """ORU: restore the filter saved when the track was lost and run it along a straight
+        virtual path from the last observation to `z`; return the last virtual observation."""
+        s = self.tracks
+        x, cov = s.frozen_x[slot:slot + 1].copy(), s.frozen_cov[slot:slot + 1].copy()
+        x1, y1, s1, r1 = s.last_z[slot]
+        x2, y2, s2, r2 = z
+        w1, h1 = np.sqrt(s1 * r1), np.sqrt(s1 / r1)
+        w2, h2 = np.sqrt(s2 * r2), np.sqrt(s2 / r2)
+        gap = int(s.misses[slot]) + 1
+        dx, dy, dw, dh = (x2 - x1) / gap, (y2 - y1) / gap, (w2 - w1) / gap, (h2 - h1) / gap
+        virtual = np.zeros((1, 4))
+        for i in range(gap):
+            w = w1 + (i + 1) * dw
+            h = h1 + (i + 1) * dh
+            virtual[0] = (x1 + (i + 1) * dx, y1 + (i + 1) * dy, w * h, w / float(h))
+            x, cov = xysr_update(x, cov, virtual)
+            if i != gap - 1:
+                x, cov = xysr_predict(x, cov)
+        s.x[slot], s.cov[slot] = x[0], cov[0]
+        return virtual[0].copy()
+
+    def _miss(self, slots: np.ndarray) -> None:
+        """The official `update(None)`: a track that was observed saves its filter (to re-update it
+        if it is found again)."""
+        if not len(slots):
+            return
+        s = self.tracks
+        saving = slots[s.observed[slots]]
+        s.frozen_x[saving] = s.x[saving]
+        s.frozen_cov[saving] = s.cov[saving]
+        s.frozen[saving] = True
+        s.observed[slots] = False
+        s.misses[slots] += 1
