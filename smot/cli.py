@@ -19,7 +19,7 @@ import typer
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
-from smot.stages import convert
+from smot.stages import associate, convert
 
 app = typer.Typer(
     name="smot",
@@ -35,6 +35,7 @@ app = typer.Typer(
 
 # Only commands that work are registered; each lives in its stage module.
 app.command("convert", no_args_is_help=True)(convert.command)
+app.command("associate")(associate.command)
 
 
 def _version(value: bool) -> None:

@@ -41,8 +41,9 @@ def run(args: list[str], input: bytes | None = None, env: dict | None = None) ->
     saved = sys.stdin, sys.stdout, sys.stderr
     saved_env = dict(os.environ)
     out, err = io.BytesIO(), io.StringIO()
-    sys.stdin = io.TextIOWrapper(_Stdin(io.BytesIO(input or b"")))
-    sys.stdout = io.TextIOWrapper(out, write_through=True)
+    # the wrappers stay referenced until the end: collecting one closes the buffer under it
+    stdin = sys.stdin = io.TextIOWrapper(_Stdin(io.BytesIO(input or b"")))
+    stdout = sys.stdout = io.TextIOWrapper(out, write_through=True)
     sys.stderr = err
     os.environ.update(env or {})
     try:
@@ -52,7 +53,9 @@ def run(args: list[str], input: bytes | None = None, env: dict | None = None) ->
         sys.stdin, sys.stdout, sys.stderr = saved
         os.environ.clear()
         os.environ.update(saved_env)
-    return Result(code, out.getvalue(), err.getvalue())
+    result = Result(code, out.getvalue(), err.getvalue())
+    del stdin, stdout
+    return result
 
 
 def run_process(args: list[str], input: bytes | None = None, **kwargs) -> subprocess.CompletedProcess:

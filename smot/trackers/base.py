@@ -18,6 +18,14 @@ from smot.records import Frame
 BOX_MODES = ("detection", "filter")
 
 
+def check_at_least(params: Any, minimum: int, *names: str) -> None:
+    """Raise ValueError naming the first of `names` whose value is below `minimum`."""
+    for name in names:
+        value = getattr(params, name)
+        if value is not None and value < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
 class Slots:
     """Per-track state as arrays indexed by slot; the slots of ended tracks are reused.
 

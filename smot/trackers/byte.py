@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from smot.records import Frame
-from smot.trackers.base import Slots, Step, Tracker
+from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlwh_to_xyah, xyah_initiate, xyah_predict, xyah_to_tlbr, xyah_update
 from smot.trackers.matching import assign, iou_plus1, unmatched
 
@@ -55,6 +55,9 @@ class ByteParams:
         "cost limit of the first association (cost 1 - IoU x score)")})
     mot20: bool = field(default=False, metadata={"doc": (
         "true: plain 1 - IoU costs (no score fusion), as for MOT20")})
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 0, "track_buffer")
 
 
 def _fuse_score(cost: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 
 from smot.errors import InputError
 from smot.records import Frame
-from smot.trackers.base import Slots, Step, Tracker
+from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import (CHI2INV95_4, tlbr_to_xyah, xyah_gating_distance, xyah_initiate,
                                   xyah_predict, xyah_to_tlbr, xyah_update)
 from smot.trackers.matching import assign
@@ -56,6 +56,10 @@ class DeepSortParams:
     max_iou_distance: float = field(default=0.7, metadata={"doc": "largest 1 - IoU of an IoU match"})
     max_age: int = field(default=30, metadata={"doc": "misses after which a confirmed track is deleted"})
     n_init: int = field(default=3, metadata={"doc": "matches before a track is confirmed"})
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 0, "max_age", "n_init")
+        check_at_least(self, 1, "nn_budget")
 
 
 def non_max_suppression(tlwh: np.ndarray, max_overlap: float, scores: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from smot.records import Frame
-from smot.trackers.base import Slots, Step, Tracker
+from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlbr_to_xysr, xysr_initiate, xysr_predict, xysr_to_tlbr, xysr_update
 from smot.trackers.matching import assign, iou, lapjv_full, unmatched
 
@@ -49,6 +49,11 @@ class OcSortParams:
     inertia: float = field(default=0.2, metadata={"doc": "weight of the direction-consistency (VDC) cost"})
     use_byte: bool = field(default=False, metadata={"doc": (
         "also match left tracks to low detections (0.1 < s < det_thresh) by IoU")})
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 0, "max_age", "min_hits", "delta_t")
+        if self.asso_func != "iou":
+            raise ValueError(f"asso_func {self.asso_func!r} is not implemented; only iou is")
 
 
 def _sum5(boxes: np.ndarray) -> np.ndarray:
@@ -72,12 +77,6 @@ def speed_direction(previous: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 class OcSortTracker(Tracker):
     name = "ocsort"
     Params = OcSortParams
-
-    def __init__(self, params=None, fps=None, box="detection"):
-        params = params if params is not None else OcSortParams()
-        if params.asso_func != "iou":
-            raise ValueError(f"asso_func {params.asso_func!r} is not implemented; use iou")
-        super().__init__(params, fps, box)
 
     def _reset(self) -> None:
         self.frame_count = 0

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from smot.records import Frame
-from smot.trackers.base import Slots, Step, Tracker
+from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlbr_to_xysr, xysr_initiate, xysr_predict, xysr_to_tlbr, xysr_update
 from smot.trackers.matching import assign, iou
 
@@ -36,6 +36,9 @@ class SortParams:
     det_thresh: float = field(default=0.6, metadata={"doc": (
         "detections with s > det_thresh are tracked (not in the official code, which expects "
         "filtered detections)")})
+
+    def __post_init__(self) -> None:
+        check_at_least(self, 0, "max_age", "min_hits")
 
 
 def match_iou(iou_matrix: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
