@@ -31,7 +31,7 @@ import numpy as np
 from smot.records import Frame
 from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlwh_to_xyah, xyah_initiate, xyah_predict, xyah_to_tlbr, xyah_update
-from smot.trackers.matching import assign, iou_plus1, unmatched
+from smot.trackers.matching import assign, iou_plus1
 
 TRACKED, LOST, REMOVED = 1, 2, 3
 NEVER = np.iinfo(np.int64).max
@@ -94,45 +94,71 @@ class ByteTracker(Tracker):
         usable = (tlwh[:, 2] > 0) & (tlwh[:, 3] > 0)
         high = np.flatnonzero(usable & (scores > p.track_thresh))
         low = np.flatnonzero(usable & (scores > LOW_SCORE) & (scores < p.track_thresh))
+        none = high[:0]
 
         # Step 1: tracked tracks split into activated and unconfirmed; the pool is activated + lost
         tracked, lost = self.tracked, self.lost
         activated = s.activated[tracked]
         unconfirmed = tracked[~activated]
-        pool = np.concatenate([tracked[activated], lost])
+        pool = np.concatenate([tracked[activated], lost]) if len(lost) else tracked[activated]
 
         # Step 2: first association, pool (Kalman-predicted) with high detections
+        pool_tlbr = np.zeros((0, 4))
         if len(pool):
             mean = s.mean[pool]
-            mean[s.state[pool] != TRACKED, 7] = 0
-            s.mean[pool], s.cov[pool] = xyah_predict(mean, s.cov[pool])
-        pool_tlbr = xyah_to_tlbr(s.mean[pool])
+            if len(lost):
+                mean[s.state[pool] != TRACKED, 7] = 0
+            mean, s.cov[pool] = xyah_predict(mean, s.cov[pool])
+            s.mean[pool] = mean
+            pool_tlbr = xyah_to_tlbr(mean)
         cost = 1 - iou_plus1(pool_tlbr, det_tlbr[high])
         if not p.mot20:
             cost = _fuse_score(cost, scores[high])
         rows1, cols1 = assign(cost, p.match_thresh)
         matched1 = pool[rows1]
-        refound = matched1[s.state[matched1] != TRACKED]  # lost tracks back with their ids
+        refound = matched1[s.state[matched1] != TRACKED] if len(lost) else none  # back with their ids
 
         # Step 3: second association, tracked tracks left with low detections
-        left = unmatched(len(pool), rows1)
-        left = left[s.state[pool[left]] == TRACKED]
+        left = np.ones(len(pool), dtype=bool)
+        left[rows1] = False
+        if len(lost):
+            left &= s.state[pool] == TRACKED
         remaining = pool[left]
-        cost = 1 - iou_plus1(pool_tlbr[left], det_tlbr[low])
-        rows2, cols2 = assign(cost, SECOND_MATCH_THRESH)
-        newly_lost = remaining[unmatched(len(remaining), rows2)]
+        matched2 = det2 = newly_lost = none
+        if len(remaining):
+            newly_lost = remaining
+            if len(low):
+                rows2, cols2 = assign(1 - iou_plus1(pool_tlbr[left], det_tlbr[low]), SECOND_MATCH_THRESH)
+                matched2, det2 = remaining[rows2], low[cols2]
+                still = np.ones(len(remaining), dtype=bool)
+                still[rows2] = False
+                newly_lost = remaining[still]
 
         # unconfirmed tracks (not predicted) with the high detections left
-        rest = high[unmatched(len(high), cols1)]
-        cost = 1 - iou_plus1(xyah_to_tlbr(s.mean[unconfirmed]), det_tlbr[rest])
-        if not p.mot20:
-            cost = _fuse_score(cost, scores[rest])
-        rows3, cols3 = assign(cost, UNCONFIRMED_MATCH_THRESH)
-        dead_unconfirmed = unconfirmed[unmatched(len(unconfirmed), rows3)]
+        unused = np.ones(len(high), dtype=bool)
+        unused[cols1] = False
+        rest = high[unused]
+        matched3 = det3 = none
+        dead_unconfirmed = unconfirmed
+        if len(unconfirmed) and len(rest):
+            cost = 1 - iou_plus1(xyah_to_tlbr(s.mean[unconfirmed]), det_tlbr[rest])
+            if not p.mot20:
+                cost = _fuse_score(cost, scores[rest])
+            rows3, cols3 = assign(cost, UNCONFIRMED_MATCH_THRESH)
+            matched3, det3 = unconfirmed[rows3], rest[cols3]
+            missing = np.ones(len(unconfirmed), dtype=bool)
+            missing[rows3] = False
+            dead_unconfirmed = unconfirmed[missing]
+            unused = np.ones(len(rest), dtype=bool)
+            unused[cols3] = False
+            rest = rest[unused]
 
         # the Kalman updates of all three associations, in one batch
-        updated = np.concatenate([matched1, remaining[rows2], unconfirmed[rows3]])
-        det_rows = np.concatenate([high[cols1], low[cols2], rest[cols3]])
+        if len(matched2) or len(matched3):
+            updated = np.concatenate([matched1, matched2, matched3])
+            det_rows = np.concatenate([high[cols1], det2, det3])
+        else:
+            updated, det_rows = matched1, high[cols1]
         if len(updated):
             s.mean[updated], s.cov[updated] = xyah_update(s.mean[updated], s.cov[updated],
                                                           tlwh_to_xyah(tlwh[det_rows]))
@@ -140,14 +166,16 @@ class ByteTracker(Tracker):
             s.activated[updated] = True
             s.frame_id[updated] = t
             s.det_row[updated] = det_rows
-        s.state[newly_lost] = LOST
-        s.state[dead_unconfirmed] = REMOVED
+        if len(newly_lost):
+            s.state[newly_lost] = LOST
+        if len(dead_unconfirmed):
+            s.state[dead_unconfirmed] = REMOVED
 
         # Step 4: new tracks from the high detections left with s >= track_thresh + 0.1
-        fresh = rest[unmatched(len(rest), cols3)]
-        fresh = fresh[scores[fresh] >= self.det_thresh]
-        born = s.take(len(fresh))
-        if len(born):
+        fresh = rest[scores[rest] >= self.det_thresh]
+        born = none
+        if len(fresh):
+            born = s.take(len(fresh))
             s.mean[born], s.cov[born] = xyah_initiate(tlwh_to_xyah(tlwh[fresh]))
             s.track_id[born] = self._new_ids(len(born))
             s.state[born] = TRACKED
@@ -160,20 +188,27 @@ class ByteTracker(Tracker):
         # Step 5: lost tracks past the buffer are removed. As in the official code such a track
         # stays in the lost list (and in the next frame's pool) for one more frame; `removed_at`
         # stands for the official removed_stracks list, which only ever filters the lost list.
-        expired = lost[t - s.frame_id[lost] > self.max_time_lost]
-        s.state[expired] = REMOVED
-        s.removed_at[expired] = np.minimum(s.removed_at[expired], t)
+        if len(lost):
+            expired = lost[t - s.frame_id[lost] > self.max_time_lost]
+            if len(expired):
+                s.state[expired] = REMOVED
+                s.removed_at[expired] = np.minimum(s.removed_at[expired], t)
 
-        tracked_next = np.concatenate([tracked[s.state[tracked] == TRACKED], born, refound])
+        tracked_next = tracked[s.state[tracked] == TRACKED]
+        if len(born) or len(refound):
+            tracked_next = np.concatenate([tracked_next, born, refound])
         lost_next = np.concatenate([lost[s.state[lost] != TRACKED], newly_lost])
-        lost_next = lost_next[s.removed_at[lost_next] >= t]
+        if len(lost_next):
+            lost_next = lost_next[s.removed_at[lost_next] >= t]
         tracked_next, lost_next = self._remove_duplicates(tracked_next, lost_next)
 
-        in_lists = np.zeros(s.capacity, dtype=bool)
-        in_lists[tracked_next] = True
-        in_lists[lost_next] = True
-        before = np.concatenate([tracked, lost, born])
-        s.release(before[~in_lists[before]])
+        ended = len(tracked) + len(lost) + len(born) - len(tracked_next) - len(lost_next)
+        if ended:
+            in_lists = np.zeros(s.capacity, dtype=bool)
+            in_lists[tracked_next] = True
+            in_lists[lost_next] = True
+            before = np.concatenate([tracked, lost, born])
+            s.release(before[~in_lists[before]])
         self.tracked, self.lost = tracked_next, lost_next
 
         out = tracked_next[s.activated[tracked_next]]

@@ -131,6 +131,8 @@ class RingGallery:
 
     def add(self, slots: np.ndarray, features: np.ndarray) -> None:
         """One feature for each of distinct `slots`."""
+        if not len(slots):
+            return
         pos = self.pos[slots]
         self.data[slots, pos] = features
         self.pos[slots] = (pos + 1) % self.budget

@@ -28,26 +28,36 @@ import numpy as np
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) IoU of boxes x1, y1, x2, y2 (SORT's `iou_batch`)."""
-    a = a[:, None, :]
-    b = b[None, :, :]
-    w = np.maximum(0.0, np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]))
-    h = np.maximum(0.0, np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]))
-    wh = w * h
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return wh / (area_a + area_b - wh)
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    at, bt = a.T, b.T
+    # x and y extents of the intersections at once: (2, len(a), len(b))
+    side = np.minimum(at[2:, :, None], bt[2:, None, :])
+    side -= np.maximum(at[:2, :, None], bt[:2, None, :])
+    np.maximum(side, 0.0, out=side)
+    inter = side[0] * side[1]
+    area_a = (at[2] - at[0]) * (at[3] - at[1])
+    area_b = (bt[2] - bt[0]) * (bt[3] - bt[1])
+    union = area_a[:, None] + area_b[None, :]
+    union -= inter
+    return np.divide(inter, union, out=inter)
 
 
 def iou_plus1(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) IoU with the +1-pixel convention of `cython_bbox.bbox_overlaps`."""
-    a = a[:, None, :]
-    b = b[None, :, :]
-    iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + 1
-    ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + 1
-    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
-    area_a = (a[..., 2] - a[..., 0] + 1) * (a[..., 3] - a[..., 1] + 1)
-    area_b = (b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1)
-    return inter / (area_a + area_b - inter)
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    at, bt = a.T, b.T
+    side = np.minimum(at[2:, :, None], bt[2:, None, :])
+    side -= np.maximum(at[:2, :, None], bt[:2, None, :])
+    side += 1
+    np.maximum(side, 0.0, out=side)  # no overlap in x or in y: intersection 0
+    inter = side[0] * side[1]
+    area_a = (at[2] - at[0] + 1) * (at[3] - at[1] + 1)
+    area_b = (bt[2] - bt[0] + 1) * (bt[3] - bt[1] + 1)
+    union = area_a[:, None] + area_b[None, :]
+    union -= inter
+    return np.divide(inter, union, out=inter)
 
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -57,24 +67,29 @@ def assign(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) of the pairs matched at cost below `limit`, ordered by row.
 
     The matching minimises the total cost with every unmatched pair costing `limit`, as
-    `lap.lapjv(cost, extend_cost=True, cost_limit=limit)` does.
+    `lap.lapjv(cost, extend_cost=True, cost_limit=limit)` does. A candidate pair (cost < limit)
+    whose row and column have no other candidate is matched in every optimum; the solver sees only
+    the rows and columns of the other candidates.
     """
     if cost.size == 0:
         return _NONE, _NONE
     candidate = cost < limit
     per_row = candidate.sum(axis=1)
     per_col = candidate.sum(axis=0)
-    if per_row.max(initial=0) <= 1 and per_col.max(initial=0) <= 1:
-        rows, cols = np.nonzero(candidate)
-        return rows, cols
-    # rows and columns that have a candidate (cost == limit is a tie: keep it in the problem)
-    near = cost <= limit
-    keep_rows = np.flatnonzero(near.any(axis=1))
-    keep_cols = np.flatnonzero(near.any(axis=0))
-    sub = cost[np.ix_(keep_rows, keep_cols)]
-    _, x, _ = lap.lapjv(sub, extend_cost=True, cost_limit=limit)
-    matched = np.flatnonzero(x >= 0)
-    return keep_rows[matched], keep_cols[x[matched]]
+    if per_row.max() <= 1 and per_col.max() <= 1:
+        return np.nonzero(candidate)
+    alone = candidate & (per_row == 1)[:, None] & (per_col == 1)[None, :]
+    rows, cols = np.nonzero(alone)
+    busy_rows = np.flatnonzero(per_row > 0)
+    busy_rows = busy_rows[~alone[busy_rows].any(axis=1)]
+    busy_cols = np.flatnonzero(per_col > 0)
+    busy_cols = busy_cols[~alone[:, busy_cols].any(axis=0)]
+    _, x, _ = lap.lapjv(cost[np.ix_(busy_rows, busy_cols)], extend_cost=True, cost_limit=limit)
+    solved = np.flatnonzero(x >= 0)
+    rows = np.concatenate([rows, busy_rows[solved]])
+    cols = np.concatenate([cols, busy_cols[x[solved]]])
+    order = np.argsort(rows)
+    return rows[order], cols[order]
 
 
 def lapjv_full(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
