@@ -7,6 +7,8 @@ people in order (skipping the undetected ones), each with a unit appearance feat
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from smot.records import Frame, Header, Video
@@ -58,7 +60,7 @@ def stream_records(videos: dict[str, list[Frame]], fps: float | None = 30.0) -> 
     records: list = []
     for name, frames in videos.items():
         records.append(Video(id=name, frames=len(frames), fps=fps))
-        records.extend(frames)
+        records.extend(dataclasses.replace(f, video=name) for f in frames)
     return make_header("smot.detections", "test"), records
 
 
