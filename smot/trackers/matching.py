@@ -14,10 +14,11 @@ one of two forms that share one optimum:
   so its candidate pairs form the matching that maximises the total gain `limit - cost` (limit 0
   for -IoU, `max_distance + 1e-5` for the clipped costs).
 
-Rows or columns without a candidate take no part in that optimum and are left out of the problem,
-and when no row and no column has two candidates the candidates are the answer without a solver.
-Where the optimum is unique (ties have probability zero with real-valued costs) the result is the
-official one.
+Rows or columns without a candidate take no part in that optimum and are left out of the problem; a
+candidate alone in its row and its column is matched in every optimum; only the rest goes to
+`lap.lapjv`, given the square matrix lap itself would build. Where the optimum is unique (ties have
+probability zero with real-valued costs) the result is the official one; tests compare them on
+random matrices.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ _NONE = np.zeros(0, dtype=np.int64)
 def assign(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) of the pairs matched at cost below `limit`, ordered by row.
 
-    The matching minimises the total cost with every unmatched pair costing `limit`, as
-    `lap.lapjv(cost, extend_cost=True, cost_limit=limit)` does. A candidate pair (cost < limit)
+    The matching minimises the total cost with every unmatched row and column costing limit / 2, as
+    `lap.lapjv(cost, extend_cost=True, cost_limit=limit)` does (a pair costing exactly `limit` is a
+    tie there and is left out here). A candidate pair (cost < limit)
     whose row and column have no other candidate is matched in every optimum; the solver sees only
     the rows and columns of the other candidates.
     """
@@ -84,20 +86,45 @@ def assign(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
     busy_rows = busy_rows[~alone[busy_rows].any(axis=1)]
     busy_cols = np.flatnonzero(per_col > 0)
     busy_cols = busy_cols[~alone[:, busy_cols].any(axis=0)]
-    _, x, _ = lap.lapjv(cost[np.ix_(busy_rows, busy_cols)], extend_cost=True, cost_limit=limit)
+    sub = cost[np.ix_(busy_rows, busy_cols)]
+    x = _lapjv_limited(sub, limit)
     solved = np.flatnonzero(x >= 0)
+    solved = solved[sub[solved, x[solved]] < limit]  # a pair at the limit gains nothing: a tie
     rows = np.concatenate([rows, busy_rows[solved]])
     cols = np.concatenate([cols, busy_cols[x[solved]]])
     order = np.argsort(rows)
     return rows[order], cols[order]
 
 
+def _lapjv_limited(cost: np.ndarray, limit: float) -> np.ndarray:
+    """x of `lap.lapjv(cost, extend_cost=True, cost_limit=limit)`: the column of each row, -1 for none.
+
+    Builds the square problem lap builds for a cost limit (every row and column may instead take a
+    dummy at limit / 2) and solves it with lap without the returned total, which is most of lap's
+    time on small matrices.
+    """
+    n, m = cost.shape
+    square = np.empty((n + m, n + m))
+    square[:] = limit / 2.0
+    square[n:, m:] = 0
+    square[:n, :m] = cost
+    x, _ = lap.lapjv(square, return_cost=False)
+    x = x[:n]
+    x[x >= m] = -1
+    return x
+
+
 def lapjv_full(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols) of the full rectangular assignment `lap.lapjv(cost, extend_cost=True)`."""
+    """(rows, cols) of the full rectangular assignment `lap.lapjv(cost, extend_cost=True)`, which
+    pads the matrix to a square with zero costs."""
     if cost.size == 0:
         return _NONE, _NONE
-    _, x, _ = lap.lapjv(cost, extend_cost=True)
-    matched = np.flatnonzero(x >= 0)
+    n, m = cost.shape
+    square = np.zeros((max(n, m), max(n, m)))
+    square[:n, :m] = cost
+    x, _ = lap.lapjv(square, return_cost=False)
+    x = x[:n]
+    matched = np.flatnonzero(x < m)
     return matched, x[matched]
 
 
