@@ -75,7 +75,7 @@ class Step:
 
     ids: np.ndarray  # (k,) int64
     det_rows: np.ndarray  # (k,) int64, -1 for none
-    filter_boxes: np.ndarray  # (k, 4) the tracker's own box (Kalman state or last observation)
+    filter_boxes: np.ndarray | None  # (k, 4) the tracker's own box; None when not asked for
     previous_rows: np.ndarray | None = None  # (k,) int64 rows of the previous frame, where det_rows == -1
 
 

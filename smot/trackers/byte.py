@@ -200,7 +200,16 @@ class ByteTracker(Tracker):
         lost_next = np.concatenate([lost[s.state[lost] != TRACKED], newly_lost])
         if len(lost_next):
             lost_next = lost_next[s.removed_at[lost_next] >= t]
-        tracked_next, lost_next = self._remove_duplicates(tracked_next, lost_next)
+        # boxes of the tracks kept: lost tracks were all predicted in this frame's pool
+        tracked_tlbr = xyah_to_tlbr(s.mean[tracked_next])
+        if len(lost_next):
+            in_pool = np.empty(s.capacity, dtype=np.int64)
+            in_pool[pool] = np.arange(len(pool))
+            keep_tracked, keep_lost = self._duplicates(tracked_next, tracked_tlbr, lost_next,
+                                                       pool_tlbr[in_pool[lost_next]])
+            if keep_tracked is not None:
+                tracked_next, tracked_tlbr = tracked_next[keep_tracked], tracked_tlbr[keep_tracked]
+                lost_next = lost_next[keep_lost]
 
         ended = len(tracked) + len(lost) + len(born) - len(tracked_next) - len(lost_next)
         if ended:
@@ -211,19 +220,17 @@ class ByteTracker(Tracker):
             s.release(before[~in_lists[before]])
         self.tracked, self.lost = tracked_next, lost_next
 
-        out = tracked_next[s.activated[tracked_next]]
-        return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=xyah_to_tlbr(s.mean[out]))
+        shown = s.activated[tracked_next]
+        out = tracked_next[shown]
+        return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=tracked_tlbr[shown])
 
-    def _remove_duplicates(self, tracked: np.ndarray, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A tracked and a lost track that overlap (1 - IoU < 0.15): the one tracked for less time
-        goes (the tracked one on a tie)."""
-        if not len(tracked) or not len(lost):
-            return tracked, lost
+    def _duplicates(self, tracked, tracked_tlbr, lost, lost_tlbr):
+        """Which tracked and lost tracks to keep (None: all) when a tracked and a lost track overlap
+        (1 - IoU < 0.15): the one tracked for less time goes (the tracked one on a tie)."""
         s = self.tracks
-        distance = 1 - iou_plus1(xyah_to_tlbr(s.mean[tracked]), xyah_to_tlbr(s.mean[lost]))
-        p, q = np.nonzero(distance < DUPLICATE_THRESH)
+        p, q = np.nonzero(1 - iou_plus1(tracked_tlbr, lost_tlbr) < DUPLICATE_THRESH)
         if not len(p):
-            return tracked, lost
+            return None, None
         time_p = s.frame_id[tracked[p]] - s.start_frame[tracked[p]]
         time_q = s.frame_id[lost[q]] - s.start_frame[lost[q]]
         drop_lost = time_p > time_q
@@ -231,5 +238,4 @@ class ByteTracker(Tracker):
         keep_tracked[p[~drop_lost]] = False
         keep_lost = np.ones(len(lost), dtype=bool)
         keep_lost[q[drop_lost]] = False
-        return tracked[keep_tracked], lost[keep_lost]
-
+        return keep_tracked, keep_lost

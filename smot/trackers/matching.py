@@ -80,13 +80,17 @@ def assign(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
     per_col = candidate.sum(axis=0)
     if per_row.max() <= 1 and per_col.max() <= 1:
         return np.nonzero(candidate)
-    alone = candidate & (per_row == 1)[:, None] & (per_col == 1)[None, :]
-    rows, cols = np.nonzero(alone)
-    busy_rows = np.flatnonzero(per_row > 0)
-    busy_rows = busy_rows[~alone[busy_rows].any(axis=1)]
-    busy_cols = np.flatnonzero(per_col > 0)
-    busy_cols = busy_cols[~alone[:, busy_cols].any(axis=0)]
-    sub = cost[np.ix_(busy_rows, busy_cols)]
+    # a candidate alone in its row and in its column: matched in every optimum
+    single = np.flatnonzero(per_row == 1)
+    partner = candidate[single].argmax(axis=1)
+    alone = per_col[partner] == 1
+    rows, cols = single[alone], partner[alone]
+    busy_row = per_row > 0
+    busy_row[rows] = False
+    busy_col = per_col > 0
+    busy_col[cols] = False
+    busy_rows, busy_cols = np.flatnonzero(busy_row), np.flatnonzero(busy_col)
+    sub = cost[busy_rows][:, busy_cols]
     x = _lapjv_limited(sub, limit)
     solved = np.flatnonzero(x >= 0)
     solved = solved[sub[solved, x[solved]] < limit]  # a pair at the limit gains nothing: a tie

@@ -190,10 +190,12 @@ class OcSortTracker(Tracker):
         visible = (s.time_since_update[shown] < 1) & (
             (s.hit_streak[shown] >= p.min_hits) | (self.frame_count <= p.min_hits))
         out = shown[visible]
-        filter_boxes = s.last_obs[out, :4].copy()
-        unobserved = _sum5(s.last_obs[out]) < 0
-        if unobserved.any():
-            filter_boxes[unobserved] = xysr_to_tlbr(s.x[out[unobserved]])
+        filter_boxes = None
+        if self.box == "filter":
+            filter_boxes = s.last_obs[out, :4].copy()
+            unobserved = _sum5(s.last_obs[out]) < 0
+            if unobserved.any():
+                filter_boxes[unobserved] = xysr_to_tlbr(s.x[out[unobserved]])
         dead = s.time_since_update[order] > p.max_age
         s.release(order[dead])
         self.order = order[~dead]
@@ -249,36 +251,40 @@ class OcSortTracker(Tracker):
 
         z = tlbr_to_xysr(observations[:, :4], eps=1e-6)
         last_z = z.copy()
-        back = s.frozen[slots] & ~s.observed[slots]
-        for i in np.flatnonzero(back):
-            last_z[i] = self._re_update(slots[i], z[i])
+        back = np.flatnonzero(s.frozen[slots] & ~s.observed[slots])
+        if len(back):
+            last_z[back] = self._re_update(slots[back], z[back])
         s.x[slots], s.cov[slots] = xysr_update(s.x[slots], s.cov[slots], z)
         s.observed[slots] = True
         s.frozen[slots] = False
         s.misses[slots] = 0
         s.last_z[slots] = last_z
 
-    def _re_update(self, slot: int, z: np.ndarray) -> np.ndarray:
-        """ORU: restore the filter saved when the track was lost and run it along a straight
-        virtual path from the last observation to `z`; return the last virtual observation."""
+    def _re_update(self, slots: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """ORU for tracks found again: restore the filter saved when each was lost and run it along a
+        straight virtual path from its last observation to `z`, one observation per frame of the gap
+        (updates with predictions between them); return the last virtual observations."""
         s = self.tracks
-        x, cov = s.frozen_x[slot:slot + 1].copy(), s.frozen_cov[slot:slot + 1].copy()
-        x1, y1, s1, r1 = s.last_z[slot]
-        x2, y2, s2, r2 = z
+        x, cov = s.frozen_x[slots], s.frozen_cov[slots]
+        x1, y1, s1, r1 = s.last_z[slots].T
+        x2, y2, s2, r2 = z.T
         w1, h1 = np.sqrt(s1 * r1), np.sqrt(s1 / r1)
         w2, h2 = np.sqrt(s2 * r2), np.sqrt(s2 / r2)
-        gap = int(s.misses[slot]) + 1
+        gap = s.misses[slots] + 1
         dx, dy, dw, dh = (x2 - x1) / gap, (y2 - y1) / gap, (w2 - w1) / gap, (h2 - h1) / gap
-        virtual = np.zeros((1, 4))
-        for i in range(gap):
-            w = w1 + (i + 1) * dw
-            h = h1 + (i + 1) * dh
-            virtual[0] = (x1 + (i + 1) * dx, y1 + (i + 1) * dy, w * h, w / float(h))
-            x, cov = xysr_update(x, cov, virtual)
-            if i != gap - 1:
-                x, cov = xysr_predict(x, cov)
-        s.x[slot], s.cov[slot] = x[0], cov[0]
-        return virtual[0].copy()
+        virtual = np.zeros((len(slots), 4))
+        for i in range(int(gap.max())):
+            on = np.flatnonzero(gap > i)  # tracks whose path has an i-th step
+            w = w1[on] + (i + 1) * dw[on]
+            h = h1[on] + (i + 1) * dh[on]
+            virtual[on] = np.column_stack([x1[on] + (i + 1) * dx[on], y1[on] + (i + 1) * dy[on], w * h, w / h])
+            x[on], cov[on] = xysr_update(x[on], cov[on], virtual[on])
+            more = on[gap[on] > i + 1]
+            if len(more):
+                x[more], cov[more] = xysr_predict(x[more], cov[more])
+        s.x[slots], s.cov[slots] = x, cov
+        return virtual
+
 
     def _miss(self, slots: np.ndarray) -> None:
         """The official `update(None)`: a track that was observed saves its filter (to re-update it

@@ -121,4 +121,5 @@ class SortTracker(Tracker):
         dead = s.time_since_update[order] > p.max_age
         s.release(order[dead])
         self.order = order[~dead]
-        return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=xysr_to_tlbr(s.x[out]))
+        boxes = xysr_to_tlbr(s.x[out]) if self.box == "filter" else None
+        return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=boxes)
