@@ -54,22 +54,20 @@ def xyah_initiate(xyah: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def xyah_predict(mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One step ahead: x += v; P = F P F' + Q with Q scaled by the height before the step."""
-    h = mean[:, 3:4]
-    out = mean.copy()
-    out[:, :4] += mean[:, 4:]
-    p01, p11 = cov[:, 1], cov[:, 2]
-    new = np.empty_like(cov)
-    np.add(p01, p11, out=new[:, 1])
-    np.add(cov[:, 0], p01, out=new[:, 0])
-    new[:, 0] += new[:, 1]
-    # Q: (h/20)^2 for x, y, h and 1e-2^2 for a (positions); (h/160)^2 and 1e-5^2 (velocities)
-    q = np.square(h * _XYAH_WEIGHTS)  # (n, 2): position and velocity std of x, y, h
-    new[:, 0] += q[:, 0:1] * _XYAH_MASK
-    new[:, 0, 2] += np.square(1e-2)
-    np.add(p11, q[:, 1:2] * _XYAH_MASK, out=new[:, 2])
-    new[:, 2, 2] += np.square(1e-5)
-    return out, new
+    """One step ahead, in place: x += v; P = F P F' + Q with Q scaled by the height before the step.
+
+    Returns its (modified) arguments; pass copies (fancy-indexed rows are) to keep the originals."""
+    q = np.square(mean[:, 3:4] * _XYAH_WEIGHTS)  # (n, 2): std of x, y, h positions and velocities
+    mean[:, :4] += mean[:, 4:]
+    p01_p11 = cov[:, 1] + cov[:, 2]
+    cov[:, 0] += cov[:, 1]
+    cov[:, 0] += p01_p11
+    cov[:, 0] += q[:, 0:1] * _XYAH_MASK
+    cov[:, 0, 2] += np.square(1e-2)  # the aspect ratio's noise does not scale
+    cov[:, 1] = p01_p11
+    cov[:, 2] += q[:, 1:2] * _XYAH_MASK
+    cov[:, 2, 2] += np.square(1e-5)
+    return mean, cov
 
 
 def xyah_innovation_variance(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -80,22 +78,19 @@ def xyah_innovation_variance(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
 
 
 def xyah_update(mean: np.ndarray, cov: np.ndarray, xyah: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Correct predicted states with measured boxes `xyah (n, 4)`: K = P H' S^-1, P -= K S K'."""
+    """Correct predicted states with measured boxes `xyah (n, 4)`, in place: K = P H' S^-1,
+    P -= K S K'. Returns its (modified) arguments."""
     s = xyah_innovation_variance(mean, cov)
-    p00, p01 = cov[:, 0], cov[:, 1]
-    k0 = p00 / s  # gain of the coordinate
-    k1 = p01 / s  # gain of its velocity
+    k0 = cov[:, 0] / s  # gain of the coordinate
+    k1 = cov[:, 1] / s  # gain of its velocity
     innovation = xyah - mean[:, :4]
-    out = mean.copy()
-    out[:, :4] += innovation * k0
-    out[:, 4:] += innovation * k1
+    mean[:, :4] += innovation * k0
+    mean[:, 4:] += innovation * k1
     ks0 = k0 * s
-    ks1 = k1 * s
-    new = np.empty_like(cov)
-    np.subtract(p00, ks0 * k0, out=new[:, 0])
-    np.subtract(p01, ks0 * k1, out=new[:, 1])
-    np.subtract(cov[:, 2], ks1 * k1, out=new[:, 2])
-    return out, new
+    cov[:, 2] -= (k1 * s) * k1
+    cov[:, 1] -= ks0 * k1
+    cov[:, 0] -= ks0 * k0
+    return mean, cov
 
 
 def xyah_gating_distance(mean: np.ndarray, cov: np.ndarray, xyah: np.ndarray) -> np.ndarray:
@@ -157,36 +152,32 @@ def xysr_initiate(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def xysr_predict(x: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """filterpy's predict: x = F x; P = F P F' + Q."""
-    out = x.copy()
-    out[:, :3] += x[:, 4:]
-    p01, p11 = cov[:, 1], cov[:, 2]
-    new = np.empty_like(cov)
-    np.add(p01, p11, out=new[:, 1])
-    np.add(cov[:, 0], p01, out=new[:, 0])
-    new[:, 0] += new[:, 1]
-    new[:, 0] += XYSR_Q_POS
-    np.add(p11, XYSR_Q_VEL, out=new[:, 2])
-    return out, new
+    """filterpy's predict, in place: x = F x; P = F P F' + Q. Returns its (modified) arguments."""
+    x[:, :3] += x[:, 4:]
+    p01_p11 = cov[:, 1] + cov[:, 2]
+    cov[:, 0] += cov[:, 1]
+    cov[:, 0] += p01_p11
+    cov[:, 0] += XYSR_Q_POS
+    cov[:, 1] = p01_p11
+    cov[:, 2] += XYSR_Q_VEL
+    return x, cov
 
 
 def xysr_update(x: np.ndarray, cov: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """filterpy's update. Its Joseph form (I-KH) P (I-KH)' + K R K' equals (I-KH) P for the optimal
-    gain K, which takes half the operations; the two differ by rounding only (1e-16 relative)."""
-    p00, p01 = cov[:, 0], cov[:, 1]
-    s = p00 + XYSR_R
-    k0 = p00 / s  # gain of the coordinate
-    k1 = p01 / s  # gain of its velocity
+    """filterpy's update, in place. Its Joseph form (I-KH) P (I-KH)' + K R K' equals (I-KH) P for
+    the optimal gain K, which takes half the operations; the two differ by rounding only (1e-16
+    relative). Returns its (modified) arguments."""
+    s = cov[:, 0] + XYSR_R
+    k0 = cov[:, 0] / s  # gain of the coordinate
+    k1 = cov[:, 1] / s  # gain of its velocity
     y = z - x[:, :4]
-    out = x.copy()
-    out[:, :4] += k0 * y
-    out[:, 4:] += (k1 * y)[:, :3]
-    new = np.empty_like(cov)
-    np.subtract(1.0, k0, out=new[:, 0])
-    np.multiply(new[:, 0], p01, out=new[:, 1])
-    new[:, 0] *= p00
-    np.subtract(cov[:, 2], k1 * p01, out=new[:, 2])
-    return out, new
+    x[:, :4] += k0 * y
+    x[:, 4:] += (k1 * y)[:, :3]
+    cov[:, 2] -= k1 * cov[:, 1]
+    k0 = 1.0 - k0
+    cov[:, 1] *= k0
+    cov[:, 0] *= k0
+    return x, cov
 
 
 def xysr_to_tlbr(x: np.ndarray) -> np.ndarray:

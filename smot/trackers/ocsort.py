@@ -67,11 +67,11 @@ def _centres(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def speed_direction(previous: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """(n, 2) unit (dy, dx) from the centre of each previous box to the centre of its box."""
-    cx1, cy1 = _centres(previous)
-    cx2, cy2 = _centres(boxes)
-    dy, dx = cy2 - cy1, cx2 - cx1
-    norm = np.sqrt(dy ** 2 + dx ** 2) + 1e-6
-    return np.stack([dy, dx], axis=1) / norm[:, None]
+    # centres as (cy, cx): columns (y1, x1) plus (y2, x2), halved
+    d = (boxes[:, 1::-1] + boxes[:, 3:1:-1]) / 2.0
+    d -= (previous[:, 1::-1] + previous[:, 3:1:-1]) / 2.0
+    norm = np.sqrt(np.square(d).sum(axis=1)) + 1e-6
+    return d / norm[:, None]
 
 
 class OcSortTracker(Tracker):
@@ -133,12 +133,10 @@ class OcSortTracker(Tracker):
                 order, predicted = order[finite], predicted[finite]
         else:
             predicted = np.zeros((0, 4))
-        velocities = s.velocity[order]
-        last_boxes = s.last_obs[order]
-        previous_obs = self._previous_observations(order)
+        last_boxes = s.last_obs[order]  # before this frame's observations, for OCR
 
         # first association: IoU plus the velocity direction consistency (OCM)
-        rows, cols, left_dets, left_trks = self._associate(dets, predicted, velocities, previous_obs)
+        rows, cols, left_dets, left_trks = self._associate(dets, predicted, order)
         match_pos, match_det = [cols], [high[rows]]  # positions in `order`, detection rows
 
         # optional BYTE stage: left tracks with low detections
@@ -166,7 +164,7 @@ class OcSortTracker(Tracker):
         det_rows = np.concatenate(match_det)
         if len(positions):
             observations = np.concatenate([boxes[det_rows], scores[det_rows, None]], axis=1)
-            self._observe(order[positions], observations, previous_obs[positions], det_rows)
+            self._observe(order[positions], observations, det_rows)
         self._miss(order[left_trks])
 
         # a new track for every detection left
@@ -201,7 +199,7 @@ class OcSortTracker(Tracker):
         self.order = order[~dead]
         return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=filter_boxes)
 
-    def _associate(self, dets, predicted, velocities, previous_obs):
+    def _associate(self, dets, predicted, order):
         """The official `associate`: (det rows, track cols) matched, then the left dets and tracks
         (not-matched ascending, then the pairs dropped for low IoU)."""
         p = self.params
@@ -215,6 +213,8 @@ class OcSortTracker(Tracker):
             rows, cols = np.nonzero(above)
         else:
             # direction from each track's earlier observation to each detection, (n_trk, n_det)
+            previous_obs = self._previous_observations(order)
+            velocities = self.tracks.velocity[order]
             cx_det, cy_det = _centres(dets)
             cx_trk, cy_trk = _centres(previous_obs)
             dx = cx_det[None, :] - cx_trk[:, None]
@@ -232,14 +232,14 @@ class OcSortTracker(Tracker):
         left_trks = np.concatenate([unmatched(n_trk, cols), cols[low]])
         return rows[~low], cols[~low], left_dets, left_trks
 
-    def _observe(self, slots: np.ndarray, observations: np.ndarray, previous: np.ndarray,
-                 det_rows: np.ndarray) -> None:
+    def _observe(self, slots: np.ndarray, observations: np.ndarray, det_rows: np.ndarray) -> None:
         """The official `KalmanBoxTracker.update(bbox)` for matched tracks, in one batch."""
         s, k = self.tracks, max(self.params.delta_t, 1)
         # the motion direction, from the observation delta_t frames back (tracks with an observation)
         has_last = _sum5(s.last_obs[slots]) >= 0
         if has_last.any():
-            s.velocity[slots[has_last]] = speed_direction(previous[has_last], observations[has_last])
+            moving = slots[has_last]
+            s.velocity[moving] = speed_direction(self._previous_observations(moving), observations[has_last])
         s.last_obs[slots] = observations
         pos = s.ring_pos[slots]
         s.ring_box[slots, pos] = observations
@@ -265,26 +265,34 @@ class OcSortTracker(Tracker):
         straight virtual path from its last observation to `z`, one observation per frame of the gap
         (updates with predictions between them); return the last virtual observations."""
         s = self.tracks
-        x, cov = s.frozen_x[slots], s.frozen_cov[slots]
-        x1, y1, s1, r1 = s.last_z[slots].T
-        x2, y2, s2, r2 = z.T
-        w1, h1 = np.sqrt(s1 * r1), np.sqrt(s1 / r1)
-        w2, h2 = np.sqrt(s2 * r2), np.sqrt(s2 / r2)
         gap = s.misses[slots] + 1
-        dx, dy, dw, dh = (x2 - x1) / gap, (y2 - y1) / gap, (w2 - w1) / gap, (h2 - h1) / gap
-        virtual = np.zeros((len(slots), 4))
-        for i in range(int(gap.max())):
-            on = np.flatnonzero(gap > i)  # tracks whose path has an i-th step
-            w = w1[on] + (i + 1) * dw[on]
-            h = h1[on] + (i + 1) * dh[on]
-            virtual[on] = np.column_stack([x1[on] + (i + 1) * dx[on], y1[on] + (i + 1) * dy[on], w * h, w / h])
-            x[on], cov[on] = xysr_update(x[on], cov[on], virtual[on])
-            more = on[gap[on] > i + 1]
-            if len(more):
-                x[more], cov[more] = xysr_predict(x[more], cov[more])
+        order = np.argsort(-gap, kind="stable")  # longest gap first: each step works on a prefix
+        slots, z, gap = slots[order], z[order], gap[order]
+        x, cov = s.frozen_x[slots], s.frozen_cov[slots]
+        # both ends as (x, y, w, h), w = sqrt(s r) and h = sqrt(s / r); steps of (end - start) / gap
+        ends = np.empty((2, len(slots), 4))
+        ends[0, :, :2], ends[1, :, :2] = s.last_z[slots, :2], z[:, :2]
+        sr = np.stack([s.last_z[slots, 2:], z[:, 2:]])
+        ends[:, :, 2] = sr[..., 0] * sr[..., 1]
+        ends[:, :, 3] = sr[..., 0] / sr[..., 1]
+        np.sqrt(ends[:, :, 2:], out=ends[:, :, 2:])
+        delta = (ends[1] - ends[0]) / gap[:, None]
+        step = np.arange(1, int(gap[0]) + 1)
+        # the virtual observations (x, y, s = w h, r = w / h) of every step: (tracks, steps, 4)
+        virtual = ends[0][:, None, :] + step[None, :, None] * delta[:, None, :]
+        w, h = virtual[..., 2].copy(), virtual[..., 3].copy()
+        virtual[..., 2] = w * h
+        virtual[..., 3] = w / h
+        count = np.searchsorted(-gap, -step, side="right")  # tracks whose path has step i + 1
+        for i, n in enumerate(count.tolist()):
+            xysr_update(x[:n], cov[:n], virtual[:n, i])  # in place on the first n rows
+            more = int(count[i + 1]) if i + 1 < len(count) else 0
+            if more:
+                xysr_predict(x[:more], cov[:more])
         s.x[slots], s.cov[slots] = x, cov
-        return virtual
-
+        out = np.empty_like(z)
+        out[order] = virtual[np.arange(len(slots)), gap - 1]
+        return out
 
     def _miss(self, slots: np.ndarray) -> None:
         """The official `update(None)`: a track that was observed saves its filter (to re-update it
