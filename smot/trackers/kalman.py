@@ -182,15 +182,12 @@ def xysr_update(x: np.ndarray, cov: np.ndarray, z: np.ndarray) -> tuple[np.ndarr
 
 def xysr_to_tlbr(x: np.ndarray) -> np.ndarray:
     """(n, 4) boxes of states (convert_x_to_bbox): w = sqrt(s r), h = s / w; NaN where s r < 0."""
+    half = np.empty((len(x), 2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.sqrt(x[:, 2] * x[:, 3])
-        h = x[:, 2] / w
-    out = np.empty((len(x), 4))
-    out[:, 0] = x[:, 0] - w / 2.0
-    out[:, 1] = x[:, 1] - h / 2.0
-    out[:, 2] = x[:, 0] + w / 2.0
-    out[:, 3] = x[:, 1] + h / 2.0
-    return out
+        np.sqrt(x[:, 2] * x[:, 3], out=half[:, 0])
+        np.divide(x[:, 2], half[:, 0], out=half[:, 1])
+    half /= 2.0
+    return np.concatenate([x[:, :2] - half, x[:, :2] + half], axis=1)
 
 
 def tlbr_to_xysr(boxes: np.ndarray, eps: float = 0.0) -> np.ndarray:

@@ -34,7 +34,8 @@ from smot.trackers.matching import assign, iou, lapjv_full, unmatched
 
 LOW_SCORE = 0.1  # the BYTE stage takes LOW_SCORE < s < det_thresh
 NO_OBSERVATION = np.array([-1.0, -1.0, -1.0, -1.0, -1.0])  # the official placeholder box
-NO_AGE = np.iinfo(np.int64).min // 2
+NO_AGE = np.iinfo(np.int64).min // 2  # ring entries not filled yet
+NO_PICK = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,14 @@ class OcSortTracker(Tracker):
     def _previous_observations(self, slots: np.ndarray) -> np.ndarray:
         """(n, 5) the official `k_previous_obs`: the oldest observation within delta_t frames of the
         track's age, else its last observation (the placeholder when it has none)."""
-        s, k = self.tracks, self.params.delta_t
+        s = self.tracks
         ages = s.ring_age[slots]
-        window = ages >= (s.age[slots] - k)[:, None]
-        out = s.last_obs[slots]
-        has = window.any(axis=1)
-        if has.any():
-            pick = np.argmin(np.where(window, ages, np.iinfo(np.int64).max), axis=1)
-            rows = np.flatnonzero(has)
-            out[rows] = s.ring_box[slots[rows], pick[rows]]
+        since = s.age[slots] - self.params.delta_t
+        pick = np.argmin(np.where(ages >= since[:, None], ages, NO_PICK), axis=1)
+        out = s.ring_box[slots, pick]
+        stale = ages[np.arange(len(slots)), pick] < since  # nothing within delta_t frames
+        if stale.any():
+            out[stale] = s.last_obs[slots[stale]]
         return out
 
     def _step(self, frame: Frame) -> Step:
@@ -127,8 +127,8 @@ class OcSortTracker(Tracker):
             s.hit_streak[order[tsu > 0]] = 0
             s.time_since_update[order] = tsu + 1
             predicted = xysr_to_tlbr(s.x[order])
-            finite = np.isfinite(predicted).all(axis=1)
-            if not finite.all():
+            if not np.isfinite(predicted.sum()):
+                finite = np.isfinite(predicted).all(axis=1)
                 s.release(order[~finite])
                 order, predicted = order[finite], predicted[finite]
         else:
@@ -209,8 +209,11 @@ class OcSortTracker(Tracker):
             return none, none, np.arange(n_det), np.arange(n_trk)
         overlap = iou(dets[:, :4], predicted)
         above = overlap > p.iou_threshold
-        if above.sum(axis=1).max() == 1 and above.sum(axis=0).max() == 1:
+        per_det, per_trk = above.sum(axis=1), above.sum(axis=0)
+        if per_det.max() == 1 and per_trk.max() == 1:
+            # SORT's shortcut: every pair above the threshold is a match (none is dropped after)
             rows, cols = np.nonzero(above)
+            return rows, cols, np.flatnonzero(per_det == 0), np.flatnonzero(per_trk == 0)
         else:
             # direction from each track's earlier observation to each detection, (n_trk, n_det)
             previous_obs = self._previous_observations(order)

@@ -83,8 +83,8 @@ class SortTracker(Tracker):
             s.hit_streak[order[tsu > 0]] = 0
             s.time_since_update[order] = tsu + 1
             predicted = xysr_to_tlbr(s.x[order])
-            finite = np.isfinite(predicted).all(axis=1)
-            if not finite.all():
+            if not np.isfinite(predicted.sum()):
+                finite = np.isfinite(predicted).all(axis=1)
                 s.release(order[~finite])
                 order, predicted = order[finite], predicted[finite]
         else:
