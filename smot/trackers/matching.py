@@ -31,7 +31,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) IoU of boxes x1, y1, x2, y2 (SORT's `iou_batch`)."""
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    at, bt = a.T, b.T
+    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)  # broadcasting is slow on strides
     # x and y extents of the intersections at once: (2, len(a), len(b))
     side = np.minimum(at[2:, :, None], bt[2:, None, :])
     side -= np.maximum(at[:2, :, None], bt[:2, None, :])
@@ -48,7 +48,7 @@ def iou_plus1(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) IoU with the +1-pixel convention of `cython_bbox.bbox_overlaps`."""
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    at, bt = a.T, b.T
+    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
     side = np.minimum(at[2:, :, None], bt[2:, None, :])
     side -= np.maximum(at[:2, :, None], bt[:2, None, :])
     side += 1
