@@ -32,6 +32,7 @@ schemas: install
 
 bench: install
 	$(BIN)/python benchmarks/streams.py
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/associate.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

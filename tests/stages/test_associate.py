@@ -260,8 +260,10 @@ def test_each_frame_is_written_before_the_next_is_read():
     lines = [json.dumps(header.to_wire(False)).encode()] + \
         [json.dumps(r.to_wire(False)).encode() for r in records]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # unbuffered: a raw readline reads exactly one line, so select() sees whatever is left
     process = subprocess.Popen([sys.executable, "-m", "smot", "associate", "--encoding", "jsonl"], cwd=ROOT,
-                               env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               bufsize=0)
     try:
         def send(line: bytes) -> None:
             process.stdin.write(line + b"\n")
