@@ -38,7 +38,7 @@ from smot.records import Frame
 from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import (CHI2INV95_4, tlbr_to_xyah, xyah_gating_distance, xyah_initiate,
                                   xyah_predict, xyah_to_tlbr, xyah_update)
-from smot.trackers.matching import assign
+from smot.trackers.matching import lapjv_full
 
 TENTATIVE, CONFIRMED = 1, 2
 INFTY_COST = 1e5
@@ -248,7 +248,10 @@ class DeepSortTracker(Tracker):
                 if not len(left):
                     break
                 at_level = np.flatnonzero(confirmed_tsu == level)
-                r, c = assign(cost[np.ix_(at_level, left)], max_cost)
+                sub = cost[at_level][:, left]
+                r, c = lapjv_full(sub)  # linear_sum_assignment's problem
+                keep = sub[r, c] <= p.max_cosine_distance
+                r, c = r[keep], c[keep]
                 matched_slots.append(confirmed[at_level[r]])
                 matched_dets.append(left[c])
                 taken = np.ones(len(left), dtype=bool)
@@ -265,7 +268,9 @@ class DeepSortTracker(Tracker):
             cost = 1.0 - iou_tlwh(tracks_tlwh, det_tlwh[left])
             cost[s.time_since_update[candidates] > 1] = INFTY_COST
             cost[cost > p.max_iou_distance] = p.max_iou_distance + 1e-5
-            r, c = assign(cost, p.max_iou_distance + 1e-5)
+            r, c = lapjv_full(cost)
+            keep = cost[r, c] <= p.max_iou_distance
+            r, c = r[keep], c[keep]
             matched_slots.append(candidates[r])
             matched_dets.append(left[c])
             taken = np.ones(len(left), dtype=bool)

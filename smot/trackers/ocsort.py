@@ -30,7 +30,7 @@ import numpy as np
 from smot.records import Frame
 from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlbr_to_xysr, xysr_initiate, xysr_predict, xysr_to_tlbr, xysr_update
-from smot.trackers.matching import assign, iou, lapjv_full, unmatched
+from smot.trackers.matching import iou, lapjv_full, unmatched
 
 LOW_SCORE = 0.1  # the BYTE stage takes LOW_SCORE < s < det_thresh
 NO_OBSERVATION = np.array([-1.0, -1.0, -1.0, -1.0, -1.0])  # the official placeholder box
@@ -143,7 +143,7 @@ class OcSortTracker(Tracker):
         if p.use_byte and len(low) and len(left_trks):
             overlap = iou(boxes[low], predicted[left_trks])
             if overlap.max() > p.iou_threshold:
-                r, c = assign(-overlap, 0.0)
+                r, c = lapjv_full(-overlap)
                 keep = overlap[r, c] >= p.iou_threshold
                 match_pos.append(left_trks[c[keep]])
                 match_det.append(low[r[keep]])
@@ -153,7 +153,7 @@ class OcSortTracker(Tracker):
         if len(left_dets) and len(left_trks):
             overlap = iou(dets[left_dets, :4], last_boxes[left_trks, :4])
             if overlap.max() > p.iou_threshold:
-                r, c = assign(-overlap, 0.0)
+                r, c = lapjv_full(-overlap)
                 keep = overlap[r, c] >= p.iou_threshold
                 match_pos.append(left_trks[c[keep]])
                 match_det.append(high[left_dets[r[keep]]])

@@ -24,7 +24,7 @@ import numpy as np
 from smot.records import Frame
 from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlbr_to_xysr, xysr_initiate, xysr_predict, xysr_to_tlbr, xysr_update
-from smot.trackers.matching import assign, iou
+from smot.trackers.matching import iou, lapjv_full
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def match_iou(iou_matrix: np.ndarray, threshold: float) -> tuple[np.ndarray, np.
     above = iou_matrix > threshold
     if above.sum(axis=1).max() == 1 and above.sum(axis=0).max() == 1:
         return np.nonzero(above)
-    rows, cols = assign(-iou_matrix, 0.0)
+    rows, cols = lapjv_full(-iou_matrix)
     keep = iou_matrix[rows, cols] >= threshold
     return rows[keep], cols[keep]
 

@@ -9,6 +9,7 @@ from scipy.optimize import linear_sum_assignment
 
 from smot.trackers import kalman
 from smot.trackers.matching import assign, iou, iou_plus1, lapjv_full
+from smot.trackers.sort import match_iou
 
 
 def boxes(rng, n):
@@ -68,27 +69,31 @@ def test_assign_equals_lapjv_with_a_cost_limit():
         assert (rows.tolist(), cols.tolist()) == pairs(x)
 
 
-def test_assign_of_negative_iou_equals_the_full_lapjv_then_threshold():
-    """SORT's `lap.lapjv(-iou, extend_cost=True)` keeps pairs with IoU >= threshold."""
+def test_sort_matching_equals_the_official_association():
+    """SORT's `associate_detections_to_trackers`: the one-candidate shortcut, else
+    `lap.lapjv(-iou, extend_cost=True)` keeping pairs with IoU >= threshold."""
     rng = np.random.default_rng(2)
     for _ in range(500):
         overlap = iou(boxes(rng, rng.integers(1, 12)), boxes(rng, rng.integers(1, 12)))
-        _, x, _ = lap.lapjv(-overlap, extend_cost=True)
-        official = {(r, c) for r, c in zip(*pairs(x)) if overlap[r, c] >= 0.3}
-        rows, cols = assign(-overlap, 0.0)
-        assert {(r, c) for r, c in zip(rows.tolist(), cols.tolist()) if overlap[r, c] >= 0.3} == official
+        above = overlap > 0.3
+        if above.sum(1).max() == 1 and above.sum(0).max() == 1:
+            official = set(zip(*map(np.ndarray.tolist, np.nonzero(above))))
+        else:
+            _, x, _ = lap.lapjv(-overlap, extend_cost=True)
+            official = {(r, c) for r, c in zip(*pairs(x)) if overlap[r, c] >= 0.3}
+        rows, cols = match_iou(overlap, 0.3)
+        assert set(zip(rows.tolist(), cols.tolist())) == official
 
 
-def test_assign_of_clipped_costs_equals_linear_sum_assignment():
+def test_full_assignment_of_clipped_costs_equals_linear_sum_assignment():
     """DeepSORT's `linear_sum_assignment` on costs clipped to max_distance + 1e-5, then filtered."""
     rng = np.random.default_rng(3)
     for cost in random_costs(rng):
-        cost = cost * 0.5
-        clipped = np.where(cost > 0.2, 0.2 + 1e-5, cost)
+        clipped = np.where(cost * 0.5 > 0.2, 0.2 + 1e-5, cost * 0.5)
         r, c = linear_sum_assignment(clipped)
         official = {(i, j) for i, j in zip(r.tolist(), c.tolist()) if clipped[i, j] <= 0.2}
-        rows, cols = assign(clipped, 0.2 + 1e-5)
-        assert set(zip(rows.tolist(), cols.tolist())) == official
+        rows, cols = lapjv_full(clipped)
+        assert {(i, j) for i, j in zip(rows.tolist(), cols.tolist()) if clipped[i, j] <= 0.2} == official
 
 
 def test_lapjv_full_equals_lapjv_extend_cost():
