@@ -29,15 +29,17 @@ def check_at_least(params: Any, minimum: int, *names: str) -> None:
 class Slots:
     """Per-track state as arrays indexed by slot; the slots of ended tracks are reused.
 
-    `spec` maps a field name to (shape after the slot axis, dtype); each field is an attribute
-    holding an array of shape (capacity, *shape).
+    `spec` maps a field name to (shape after the slot axis, dtype) or (shape after, dtype, shape
+    before); a field is an attribute holding an array of shape (*before, capacity, *after). The
+    Kalman states put their components before the slot axis, so that a gathered batch
+    (`s.mean[:, slots]`) is contiguous per component.
     """
 
-    def __init__(self, spec: dict[str, tuple[tuple[int, ...], Any]], capacity: int = 64):
-        self._spec = spec
+    def __init__(self, spec: dict[str, tuple], capacity: int = 64):
+        self._spec = {name: (tuple(v[0]), v[1], tuple(v[2]) if len(v) > 2 else ()) for name, v in spec.items()}
         self.capacity = capacity
-        for name, (shape, dtype) in spec.items():
-            setattr(self, name, np.zeros((capacity, *shape), dtype=dtype))
+        for name, (after, dtype, before) in self._spec.items():
+            setattr(self, name, np.zeros((*before, capacity, *after), dtype=dtype))
         self._free = list(range(capacity - 1, -1, -1))
 
     def take(self, n: int) -> np.ndarray:
@@ -55,10 +57,10 @@ class Slots:
         return self.capacity - len(self._free)
 
     def _grow(self, capacity: int) -> None:
-        for name, (shape, dtype) in self._spec.items():
+        for name, (after, dtype, before) in self._spec.items():
             old = getattr(self, name)
-            new = np.zeros((capacity, *shape), dtype=dtype)
-            new[: self.capacity] = old
+            new = np.zeros((*before, capacity, *after), dtype=dtype)
+            new[(slice(None),) * len(before) + (slice(0, self.capacity),)] = old
             setattr(self, name, new)
         self._free = list(range(capacity - 1, self.capacity - 1, -1)) + self._free
         self.capacity = capacity

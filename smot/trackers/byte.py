@@ -74,7 +74,7 @@ class ByteTracker(Tracker):
         self.max_time_lost = int(self.fps / 30.0 * self.params.track_buffer)
         self.det_thresh = self.params.track_thresh + NEW_TRACK_MARGIN
         self.tracks = Slots({
-            "mean": ((8,), np.float64), "cov": ((3, 4), np.float64), "track_id": ((), np.int64),
+            "mean": ((4,), np.float64, (2,)), "cov": ((4,), np.float64, (3,)), "track_id": ((), np.int64),
             "state": ((), np.int8), "activated": ((), bool), "frame_id": ((), np.int64),
             "start_frame": ((), np.int64), "det_row": ((), np.int64), "removed_at": ((), np.int64),
         })
@@ -105,11 +105,11 @@ class ByteTracker(Tracker):
         # Step 2: first association, pool (Kalman-predicted) with high detections
         pool_tlbr = np.zeros((0, 4))
         if len(pool):
-            mean = s.mean[pool]
+            mean, cov = s.mean[:, pool], s.cov[:, pool]
             if len(lost):
-                mean[s.state[pool] != TRACKED, 7] = 0
-            mean, s.cov[pool] = xyah_predict(mean, s.cov[pool])
-            s.mean[pool] = mean
+                mean[1, s.state[pool] != TRACKED, 3] = 0  # lost tracks keep their height
+            xyah_predict(mean, cov)
+            s.mean[:, pool], s.cov[:, pool] = mean, cov
             pool_tlbr = xyah_to_tlbr(mean)
         cost = 1 - iou_plus1(pool_tlbr, det_tlbr[high])
         if not p.mot20:
@@ -141,7 +141,7 @@ class ByteTracker(Tracker):
         matched3 = det3 = none
         dead_unconfirmed = unconfirmed
         if len(unconfirmed) and len(rest):
-            cost = 1 - iou_plus1(xyah_to_tlbr(s.mean[unconfirmed]), det_tlbr[rest])
+            cost = 1 - iou_plus1(xyah_to_tlbr(s.mean[:, unconfirmed]), det_tlbr[rest])
             if not p.mot20:
                 cost = _fuse_score(cost, scores[rest])
             rows3, cols3 = assign(cost, UNCONFIRMED_MATCH_THRESH)
@@ -160,8 +160,9 @@ class ByteTracker(Tracker):
         else:
             updated, det_rows = matched1, high[cols1]
         if len(updated):
-            s.mean[updated], s.cov[updated] = xyah_update(s.mean[updated], s.cov[updated],
-                                                          tlwh_to_xyah(tlwh[det_rows]))
+            mean, cov = s.mean[:, updated], s.cov[:, updated]
+            xyah_update(mean, cov, tlwh_to_xyah(tlwh[det_rows]))
+            s.mean[:, updated], s.cov[:, updated] = mean, cov
             s.state[updated] = TRACKED
             s.activated[updated] = True
             s.frame_id[updated] = t
@@ -176,7 +177,7 @@ class ByteTracker(Tracker):
         born = none
         if len(fresh):
             born = s.take(len(fresh))
-            s.mean[born], s.cov[born] = xyah_initiate(tlwh_to_xyah(tlwh[fresh]))
+            s.mean[:, born], s.cov[:, born] = xyah_initiate(tlwh_to_xyah(tlwh[fresh]))
             s.track_id[born] = self._new_ids(len(born))
             s.state[born] = TRACKED
             s.activated[born] = t == 1
@@ -201,7 +202,7 @@ class ByteTracker(Tracker):
         if len(lost_next):
             lost_next = lost_next[s.removed_at[lost_next] >= t]
         # boxes of the tracks kept: lost tracks were all predicted in this frame's pool
-        tracked_tlbr = xyah_to_tlbr(s.mean[tracked_next])
+        tracked_tlbr = xyah_to_tlbr(s.mean[:, tracked_next])
         if len(lost_next):
             in_pool = np.empty(s.capacity, dtype=np.int64)
             in_pool[pool] = np.arange(len(pool))

@@ -83,14 +83,14 @@ class OcSortTracker(Tracker):
         self.frame_count = 0
         k = max(self.params.delta_t, 1)
         self.tracks = Slots({
-            "x": ((7,), np.float64), "cov": ((3, 4), np.float64), "track_id": ((), np.int64),
+            "x": ((4,), np.float64, (2,)), "cov": ((4,), np.float64, (3,)), "track_id": ((), np.int64),
             "time_since_update": ((), np.int64), "hit_streak": ((), np.int64), "age": ((), np.int64),
             "det_row": ((), np.int64), "last_obs": ((5,), np.float64), "velocity": ((2,), np.float64),
             "ring_box": ((k, 5), np.float64), "ring_age": ((k,), np.int64), "ring_pos": ((), np.int64),
             # observation-centric re-update: the filter saved when the track was lost, the misses since,
             # and the last observation (or virtual one) given to the filter, as (cx, cy, s, r)
-            "observed": ((), bool), "frozen": ((), bool), "frozen_x": ((7,), np.float64),
-            "frozen_cov": ((3, 4), np.float64), "misses": ((), np.int64), "last_z": ((4,), np.float64),
+            "observed": ((), bool), "frozen": ((), bool), "frozen_x": ((4,), np.float64, (2,)),
+            "frozen_cov": ((4,), np.float64, (3,)), "misses": ((), np.int64), "last_z": ((4,), np.float64),
         })
         self.order = np.zeros(0, np.int64)
 
@@ -119,14 +119,15 @@ class OcSortTracker(Tracker):
         # predict every track; tracks with a non-finite predicted box are deleted
         order = self.order
         if len(order):
-            x = s.x[order]
-            x[x[:, 6] + x[:, 2] <= 0, 6] *= 0.0
-            s.x[order], s.cov[order] = xysr_predict(x, s.cov[order])
+            x, cov = s.x[:, order], s.cov[:, order]
+            x[1, x[1, :, 2] + x[0, :, 2] <= 0, 2] *= 0.0  # the area must not shrink below 0
+            xysr_predict(x, cov)
+            s.x[:, order], s.cov[:, order] = x, cov
             s.age[order] += 1
             tsu = s.time_since_update[order]
             s.hit_streak[order[tsu > 0]] = 0
             s.time_since_update[order] = tsu + 1
-            predicted = xysr_to_tlbr(s.x[order])
+            predicted = xysr_to_tlbr(x)
             if not np.isfinite(predicted.sum()):
                 finite = np.isfinite(predicted).all(axis=1)
                 s.release(order[~finite])
@@ -171,7 +172,7 @@ class OcSortTracker(Tracker):
         fresh = high[left_dets]
         born = s.take(len(fresh))
         if len(born):
-            s.x[born], s.cov[born] = xysr_initiate(tlbr_to_xysr(boxes[fresh], eps=1e-6))
+            s.x[:, born], s.cov[:, born] = xysr_initiate(tlbr_to_xysr(boxes[fresh], eps=1e-6))
             s.track_id[born] = self._new_ids(len(born))
             for name in ("time_since_update", "hit_streak", "age", "ring_pos", "misses"):
                 getattr(s, name)[born] = 0
@@ -193,7 +194,7 @@ class OcSortTracker(Tracker):
             filter_boxes = s.last_obs[out, :4].copy()
             unobserved = _sum5(s.last_obs[out]) < 0
             if unobserved.any():
-                filter_boxes[unobserved] = xysr_to_tlbr(s.x[out[unobserved]])
+                filter_boxes[unobserved] = xysr_to_tlbr(s.x[:, out[unobserved]])
         dead = s.time_since_update[order] > p.max_age
         s.release(order[dead])
         self.order = order[~dead]
@@ -257,7 +258,7 @@ class OcSortTracker(Tracker):
         back = np.flatnonzero(s.frozen[slots] & ~s.observed[slots])
         if len(back):
             last_z[back] = self._re_update(slots[back], z[back])
-        s.x[slots], s.cov[slots] = xysr_update(s.x[slots], s.cov[slots], z)
+        s.x[:, slots], s.cov[:, slots] = xysr_update(s.x[:, slots], s.cov[:, slots], z)
         s.observed[slots] = True
         s.frozen[slots] = False
         s.misses[slots] = 0
@@ -271,7 +272,7 @@ class OcSortTracker(Tracker):
         gap = s.misses[slots] + 1
         order = np.argsort(-gap, kind="stable")  # longest gap first: each step works on a prefix
         slots, z, gap = slots[order], z[order], gap[order]
-        x, cov = s.frozen_x[slots], s.frozen_cov[slots]
+        x, cov = s.frozen_x[:, slots], s.frozen_cov[:, slots]
         # both ends as (x, y, w, h), w = sqrt(s r) and h = sqrt(s / r); steps of (end - start) / gap
         ends = np.empty((2, len(slots), 4))
         ends[0, :, :2], ends[1, :, :2] = s.last_z[slots, :2], z[:, :2]
@@ -288,11 +289,11 @@ class OcSortTracker(Tracker):
         virtual[..., 3] = w / h
         count = np.searchsorted(-gap, -step, side="right")  # tracks whose path has step i + 1
         for i, n in enumerate(count.tolist()):
-            xysr_update(x[:n], cov[:n], virtual[:n, i])  # in place on the first n rows
+            xysr_update(x[:, :n], cov[:, :n], virtual[:n, i])  # in place on the first n tracks
             more = int(count[i + 1]) if i + 1 < len(count) else 0
             if more:
-                xysr_predict(x[:more], cov[:more])
-        s.x[slots], s.cov[slots] = x, cov
+                xysr_predict(x[:, :more], cov[:, :more])
+        s.x[:, slots], s.cov[:, slots] = x, cov
         out = np.empty_like(z)
         out[order] = virtual[np.arange(len(slots)), gap - 1]
         return out
@@ -304,8 +305,8 @@ class OcSortTracker(Tracker):
             return
         s = self.tracks
         saving = slots[s.observed[slots]]
-        s.frozen_x[saving] = s.x[saving]
-        s.frozen_cov[saving] = s.cov[saving]
+        s.frozen_x[:, saving] = s.x[:, saving]
+        s.frozen_cov[:, saving] = s.cov[:, saving]
         s.frozen[saving] = True
         s.observed[slots] = False
         s.misses[slots] += 1

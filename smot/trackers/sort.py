@@ -61,7 +61,7 @@ class SortTracker(Tracker):
     def _reset(self) -> None:
         self.frame_count = 0
         self.tracks = Slots({
-            "x": ((7,), np.float64), "cov": ((3, 4), np.float64), "track_id": ((), np.int64),
+            "x": ((4,), np.float64, (2,)), "cov": ((4,), np.float64, (3,)), "track_id": ((), np.int64),
             "time_since_update": ((), np.int64), "hit_streak": ((), np.int64), "det_row": ((), np.int64),
         })
         self.order = np.zeros(0, np.int64)  # slots in the order of the official trackers list
@@ -76,13 +76,14 @@ class SortTracker(Tracker):
         # predict every track; tracks with a non-finite predicted box are deleted
         order = self.order
         if len(order):
-            x = s.x[order]
-            x[x[:, 6] + x[:, 2] <= 0, 6] *= 0.0
-            s.x[order], s.cov[order] = xysr_predict(x, s.cov[order])
+            x, cov = s.x[:, order], s.cov[:, order]
+            x[1, x[1, :, 2] + x[0, :, 2] <= 0, 2] *= 0.0  # the area must not shrink below 0
+            xysr_predict(x, cov)
+            s.x[:, order], s.cov[:, order] = x, cov
             tsu = s.time_since_update[order]
             s.hit_streak[order[tsu > 0]] = 0
             s.time_since_update[order] = tsu + 1
-            predicted = xysr_to_tlbr(s.x[order])
+            predicted = xysr_to_tlbr(x)
             if not np.isfinite(predicted.sum()):
                 finite = np.isfinite(predicted).all(axis=1)
                 s.release(order[~finite])
@@ -94,7 +95,7 @@ class SortTracker(Tracker):
         rows, cols = match_iou(iou(boxes[dets], predicted), p.iou_threshold)
         matched = order[cols]
         if len(matched):
-            s.x[matched], s.cov[matched] = xysr_update(s.x[matched], s.cov[matched],
+            s.x[:, matched], s.cov[:, matched] = xysr_update(s.x[:, matched], s.cov[:, matched],
                                                        tlbr_to_xysr(boxes[dets[rows]]))
             s.time_since_update[matched] = 0
             s.hit_streak[matched] += 1
@@ -106,7 +107,7 @@ class SortTracker(Tracker):
         fresh = dets[free]
         born = s.take(len(fresh))
         if len(born):
-            s.x[born], s.cov[born] = xysr_initiate(tlbr_to_xysr(boxes[fresh]))
+            s.x[:, born], s.cov[:, born] = xysr_initiate(tlbr_to_xysr(boxes[fresh]))
             s.track_id[born] = self._new_ids(len(born))
             s.time_since_update[born] = 0
             s.hit_streak[born] = 0
@@ -121,5 +122,5 @@ class SortTracker(Tracker):
         dead = s.time_since_update[order] > p.max_age
         s.release(order[dead])
         self.order = order[~dead]
-        boxes = xysr_to_tlbr(s.x[out]) if self.box == "filter" else None
+        boxes = xysr_to_tlbr(s.x[:, out]) if self.box == "filter" else None
         return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=boxes)

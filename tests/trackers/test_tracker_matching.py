@@ -111,12 +111,17 @@ def test_lapjv_full_equals_lapjv_extend_cost():
 # Kalman filters: the block form against the full matrices of the official code
 
 
-def full_xyah(mean, cov3):
-    """8x8 covariance of the (3, 4) block form."""
+def full_state(mean, k=8):
+    """The official state vector of track 0 of a (2, n, 4) block state (7-D for xysr: no r velocity)."""
+    return np.concatenate([mean[0, 0], mean[1, 0]])[:k]
+
+
+def full_cov(cov, k=8):
+    """The official covariance of track 0 of a (3, n, 4) block covariance."""
     p = np.zeros((8, 8))
     for j in range(4):
-        p[j, j], p[j, j + 4], p[j + 4, j], p[j + 4, j + 4] = cov3[0, j], cov3[1, j], cov3[1, j], cov3[2, j]
-    return p
+        p[j, j], p[j, j + 4], p[j + 4, j], p[j + 4, j + 4] = cov[0, 0, j], cov[1, 0, j], cov[1, 0, j], cov[2, 0, j]
+    return p[:k, :k]
 
 
 F8 = np.eye(8) + np.eye(8, k=4)
@@ -140,41 +145,31 @@ def test_xyah_filter_equals_the_full_matrix_filter():
     rng = np.random.default_rng(5)
     z = np.array([[300.0, 200.0, 0.4, 180.0]])
     mean, cov = kalman.xyah_initiate(z)
-    m, p = mean[0], full_xyah(mean[0], cov[0])
+    m, p = full_state(mean), full_cov(cov)
     assert np.array_equal(p, np.diag(np.square([18, 18, 1e-2, 18, 180 / 16, 180 / 16, 1e-5, 180 / 16])))
     for _ in range(20):
-        mean, cov = kalman.xyah_predict(mean, cov)
+        kalman.xyah_predict(mean, cov)
         m, p = official_xyah_predict(m, p)
-        np.testing.assert_allclose(mean[0], m, rtol=1e-12)
-        np.testing.assert_allclose(full_xyah(mean[0], cov[0]), p, rtol=1e-12)
+        np.testing.assert_allclose(full_state(mean), m, rtol=1e-12)
+        np.testing.assert_allclose(full_cov(cov), p, rtol=1e-12)
         z = z + rng.normal(0, [2, 2, 0.01, 2])
-        mean, cov = kalman.xyah_update(mean, cov, z)
+        kalman.xyah_update(mean, cov, z)
         m, p = official_xyah_update(m, p, z[0])
-        np.testing.assert_allclose(mean[0], m, rtol=1e-12)
-        np.testing.assert_allclose(full_xyah(mean[0], cov[0]), p, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(full_state(mean), m, rtol=1e-12)
+        np.testing.assert_allclose(full_cov(cov), p, rtol=1e-10, atol=1e-12)
     # the squared Mahalanobis distance of DeepSORT's gate
-    mean, cov = kalman.xyah_predict(mean, cov)
+    kalman.xyah_predict(mean, cov)
     m, p = official_xyah_predict(m, p)
     d = z[0] + 3 - H8 @ m
     s = H8 @ p @ H8.T + np.diag(np.square([m[3] / 20, m[3] / 20, 1e-1, m[3] / 20]))
     assert kalman.xyah_gating_distance(mean, cov, z + 3)[0, 0] == pytest.approx(d @ np.linalg.inv(s) @ d, rel=1e-12)
 
 
-F7 = np.eye(7) + np.eye(7, k=4)[:, :7] * 0
+F7 = np.eye(7)
 F7[0, 4] = F7[1, 5] = F7[2, 6] = 1
 H7 = np.eye(4, 7)
 Q7 = np.diag([1, 1, 1, 1, 0.01, 0.01, 0.0001])
 R7 = np.diag([1.0, 1, 10, 10])
-
-
-def full_xysr(cov3):
-    p = np.zeros((7, 7))
-    for j in range(4):
-        p[j, j] = cov3[0, j]
-    for j in range(3):
-        p[j, j + 4] = p[j + 4, j] = cov3[1, j]
-        p[j + 4, j + 4] = cov3[2, j]
-    return p
 
 
 def test_xysr_filter_equals_filterpy():
@@ -182,27 +177,28 @@ def test_xysr_filter_equals_filterpy():
     z = np.array([[300.0, 200.0, 9000.0, 0.4]])
     x, cov = kalman.xysr_initiate(z)
     xs, p = np.concatenate([z[0], [0, 0, 0]]), np.diag([10.0, 10, 10, 10, 1e4, 1e4, 1e4])
-    assert np.array_equal(full_xysr(cov[0]), p)
+    assert np.array_equal(full_cov(cov, 7), p)
     for _ in range(20):
-        x, cov = kalman.xysr_predict(x, cov)
+        kalman.xysr_predict(x, cov)
         xs, p = F7 @ xs, F7 @ p @ F7.T + Q7
-        np.testing.assert_allclose(x[0], xs, rtol=1e-10, atol=1e-9)
-        np.testing.assert_allclose(full_xysr(cov[0]), p, rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(full_state(x, 7), xs, rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(full_cov(cov, 7), p, rtol=1e-10, atol=1e-9)
         z = z + rng.normal(0, [2, 2, 50, 0.01])
-        x, cov = kalman.xysr_update(x, cov, z)
+        kalman.xysr_update(x, cov, z)
         s = H7 @ p @ H7.T + R7
         k = p @ H7.T @ np.linalg.inv(s)
         xs = xs + k @ (z[0] - H7 @ xs)
         i_kh = np.eye(7) - k @ H7
         p = i_kh @ p @ i_kh.T + k @ R7 @ k.T
         # ours is (I-KH)P, equal to the Joseph form for the optimal gain up to rounding
-        np.testing.assert_allclose(x[0], xs, rtol=1e-10, atol=1e-9)
-        np.testing.assert_allclose(full_xysr(cov[0]), p, rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(full_state(x, 7), xs, rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(full_cov(cov, 7), p, rtol=1e-10, atol=1e-9)
+    assert x[1, 0, 3] == 0.0 and cov[1, 0, 3] == 0.0 and cov[2, 0, 3] == 0.0  # r has no velocity
 
 
 def test_box_conversions_round_trip():
     b = np.array([[10.0, 20.0, 70.0, 180.0]])
-    np.testing.assert_allclose(kalman.xyah_to_tlbr(np.hstack([kalman.tlbr_to_xyah(b), np.zeros((1, 4))])), b)
-    np.testing.assert_allclose(kalman.xysr_to_tlbr(np.hstack([kalman.tlbr_to_xysr(b), np.zeros((1, 3))])), b)
+    np.testing.assert_allclose(kalman.xyah_to_tlbr(kalman.xyah_initiate(kalman.tlbr_to_xyah(b))[0]), b)
+    np.testing.assert_allclose(kalman.xysr_to_tlbr(kalman.xysr_initiate(kalman.tlbr_to_xysr(b))[0]), b)
     assert kalman.tlbr_to_xyah(b).tolist() == [[40.0, 100.0, 60 / 160, 160.0]]
     assert kalman.tlbr_to_xysr(b).tolist() == [[40.0, 100.0, 9600.0, 60 / 160]]
