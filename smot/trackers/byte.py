@@ -105,7 +105,7 @@ class ByteTracker(Tracker):
         # Step 2: first association, pool (Kalman-predicted) with high detections
         pool_tlbr = np.zeros((0, 4))
         if len(pool):
-            mean, cov = s.mean[:, pool], s.cov[:, pool]
+            mean, cov = s.mean.take(pool, axis=1), s.cov.take(pool, axis=1)
             if len(lost):
                 mean[1, s.state[pool] != TRACKED, 3] = 0  # lost tracks keep their height
             xyah_predict(mean, cov)
@@ -141,7 +141,7 @@ class ByteTracker(Tracker):
         matched3 = det3 = none
         dead_unconfirmed = unconfirmed
         if len(unconfirmed) and len(rest):
-            cost = 1 - iou_plus1(xyah_to_tlbr(s.mean[:, unconfirmed]), det_tlbr[rest])
+            cost = 1 - iou_plus1(xyah_to_tlbr(s.mean.take(unconfirmed, axis=1)), det_tlbr[rest])
             if not p.mot20:
                 cost = _fuse_score(cost, scores[rest])
             rows3, cols3 = assign(cost, UNCONFIRMED_MATCH_THRESH)
@@ -160,7 +160,7 @@ class ByteTracker(Tracker):
         else:
             updated, det_rows = matched1, high[cols1]
         if len(updated):
-            mean, cov = s.mean[:, updated], s.cov[:, updated]
+            mean, cov = s.mean.take(updated, axis=1), s.cov.take(updated, axis=1)
             xyah_update(mean, cov, tlwh_to_xyah(tlwh[det_rows]))
             s.mean[:, updated], s.cov[:, updated] = mean, cov
             s.state[updated] = TRACKED
@@ -202,7 +202,7 @@ class ByteTracker(Tracker):
         if len(lost_next):
             lost_next = lost_next[s.removed_at[lost_next] >= t]
         # boxes of the tracks kept: lost tracks were all predicted in this frame's pool
-        tracked_tlbr = xyah_to_tlbr(s.mean[:, tracked_next])
+        tracked_tlbr = xyah_to_tlbr(s.mean.take(tracked_next, axis=1))
         if len(lost_next):
             in_pool = np.empty(s.capacity, dtype=np.int64)
             in_pool[pool] = np.arange(len(pool))

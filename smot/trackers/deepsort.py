@@ -226,7 +226,8 @@ class DeepSortTracker(Tracker):
         # predict every track
         order = self.order
         if len(order):
-            s.mean[:, order], s.cov[:, order] = xyah_predict(s.mean[:, order], s.cov[:, order])
+            mean, cov = xyah_predict(s.mean.take(order, axis=1), s.cov.take(order, axis=1))
+            s.mean[:, order], s.cov[:, order] = mean, cov
             s.time_since_update[order] += 1
         tsu = s.time_since_update[order]
         confirmed = order[s.state[order] == CONFIRMED]
@@ -240,7 +241,8 @@ class DeepSortTracker(Tracker):
             xyah = tlbr_to_xyah(frame.boxes[rows])
             # the official distance is 1 - dot in float32, the minimum over the gallery
             cost = (1.0 - self.gallery.similarity(confirmed, features)).astype(np.float64)
-            gate = xyah_gating_distance(s.mean[:, confirmed], s.cov[:, confirmed], xyah) > CHI2INV95_4
+            mean, cov = s.mean.take(confirmed, axis=1), s.cov.take(confirmed, axis=1)
+            gate = xyah_gating_distance(mean, cov, xyah) > CHI2INV95_4
             cost[gate] = INFTY_COST
             cost[cost > p.max_cosine_distance] = max_cost
             confirmed_tsu = s.time_since_update[confirmed]
@@ -263,7 +265,7 @@ class DeepSortTracker(Tracker):
         missed = np.setdiff1d(confirmed, cascade_matched)
         candidates = np.concatenate([unconfirmed, missed[s.time_since_update[missed] == 1]])
         if len(candidates) and len(left):
-            tracks_tlwh = xyah_to_tlbr(s.mean[:, candidates])
+            tracks_tlwh = xyah_to_tlbr(s.mean.take(candidates, axis=1))
             tracks_tlwh[:, 2:] -= tracks_tlwh[:, :2]
             cost = 1.0 - iou_tlwh(tracks_tlwh, det_tlwh[left])
             cost[s.time_since_update[candidates] > 1] = INFTY_COST
@@ -281,8 +283,9 @@ class DeepSortTracker(Tracker):
         matched = np.concatenate(matched_slots) if matched_slots else np.zeros(0, np.int64)
         positions = np.concatenate(matched_dets) if matched_dets else np.zeros(0, np.int64)
         if len(matched):
-            s.mean[:, matched], s.cov[:, matched] = xyah_update(s.mean[:, matched], s.cov[:, matched],
-                                                          tlbr_to_xyah(frame.boxes[rows[positions]]))
+            mean, cov = s.mean.take(matched, axis=1), s.cov.take(matched, axis=1)
+            xyah_update(mean, cov, tlbr_to_xyah(frame.boxes[rows[positions]]))
+            s.mean[:, matched], s.cov[:, matched] = mean, cov
             s.hits[matched] += 1
             s.time_since_update[matched] = 0
             s.det_row[matched] = rows[positions]
@@ -321,7 +324,8 @@ class DeepSortTracker(Tracker):
         # output: confirmed tracks matched this frame or the frame before
         out = order[(s.state[order] == CONFIRMED) & (s.time_since_update[order] <= 1)]
         det_rows = np.where(s.time_since_update[out] == 0, s.det_row[out], -1)
-        return Step(ids=s.track_id[out], det_rows=det_rows, filter_boxes=xyah_to_tlbr(s.mean[:, out]),
+        boxes = xyah_to_tlbr(s.mean.take(out, axis=1))
+        return Step(ids=s.track_id[out], det_rows=det_rows, filter_boxes=boxes,
                     previous_rows=s.det_row[out])
 
     def _store_features(self, matched, positions, was_confirmed, born, left, features, capacity) -> None:

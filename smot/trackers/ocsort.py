@@ -119,7 +119,7 @@ class OcSortTracker(Tracker):
         # predict every track; tracks with a non-finite predicted box are deleted
         order = self.order
         if len(order):
-            x, cov = s.x[:, order], s.cov[:, order]
+            x, cov = s.x.take(order, axis=1), s.cov.take(order, axis=1)
             x[1, x[1, :, 2] + x[0, :, 2] <= 0, 2] *= 0.0  # the area must not shrink below 0
             xysr_predict(x, cov)
             s.x[:, order], s.cov[:, order] = x, cov
@@ -194,7 +194,7 @@ class OcSortTracker(Tracker):
             filter_boxes = s.last_obs[out, :4].copy()
             unobserved = _sum5(s.last_obs[out]) < 0
             if unobserved.any():
-                filter_boxes[unobserved] = xysr_to_tlbr(s.x[:, out[unobserved]])
+                filter_boxes[unobserved] = xysr_to_tlbr(s.x.take(out[unobserved], axis=1))
         dead = s.time_since_update[order] > p.max_age
         s.release(order[dead])
         self.order = order[~dead]
@@ -258,7 +258,8 @@ class OcSortTracker(Tracker):
         back = np.flatnonzero(s.frozen[slots] & ~s.observed[slots])
         if len(back):
             last_z[back] = self._re_update(slots[back], z[back])
-        s.x[:, slots], s.cov[:, slots] = xysr_update(s.x[:, slots], s.cov[:, slots], z)
+        x, cov = s.x.take(slots, axis=1), s.cov.take(slots, axis=1)
+        s.x[:, slots], s.cov[:, slots] = xysr_update(x, cov, z)
         s.observed[slots] = True
         s.frozen[slots] = False
         s.misses[slots] = 0
@@ -272,7 +273,7 @@ class OcSortTracker(Tracker):
         gap = s.misses[slots] + 1
         order = np.argsort(-gap, kind="stable")  # longest gap first: each step works on a prefix
         slots, z, gap = slots[order], z[order], gap[order]
-        x, cov = s.frozen_x[:, slots], s.frozen_cov[:, slots]
+        x, cov = s.frozen_x.take(slots, axis=1), s.frozen_cov.take(slots, axis=1)
         # both ends as (x, y, w, h), w = sqrt(s r) and h = sqrt(s / r); steps of (end - start) / gap
         ends = np.empty((2, len(slots), 4))
         ends[0, :, :2], ends[1, :, :2] = s.last_z[slots, :2], z[:, :2]
@@ -305,8 +306,8 @@ class OcSortTracker(Tracker):
             return
         s = self.tracks
         saving = slots[s.observed[slots]]
-        s.frozen_x[:, saving] = s.x[:, saving]
-        s.frozen_cov[:, saving] = s.cov[:, saving]
+        s.frozen_x[:, saving] = s.x.take(saving, axis=1)
+        s.frozen_cov[:, saving] = s.cov.take(saving, axis=1)
         s.frozen[saving] = True
         s.observed[slots] = False
         s.misses[slots] += 1

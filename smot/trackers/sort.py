@@ -76,7 +76,7 @@ class SortTracker(Tracker):
         # predict every track; tracks with a non-finite predicted box are deleted
         order = self.order
         if len(order):
-            x, cov = s.x[:, order], s.cov[:, order]
+            x, cov = s.x.take(order, axis=1), s.cov.take(order, axis=1)
             x[1, x[1, :, 2] + x[0, :, 2] <= 0, 2] *= 0.0  # the area must not shrink below 0
             xysr_predict(x, cov)
             s.x[:, order], s.cov[:, order] = x, cov
@@ -95,8 +95,9 @@ class SortTracker(Tracker):
         rows, cols = match_iou(iou(boxes[dets], predicted), p.iou_threshold)
         matched = order[cols]
         if len(matched):
-            s.x[:, matched], s.cov[:, matched] = xysr_update(s.x[:, matched], s.cov[:, matched],
-                                                       tlbr_to_xysr(boxes[dets[rows]]))
+            x, cov = s.x.take(matched, axis=1), s.cov.take(matched, axis=1)
+            xysr_update(x, cov, tlbr_to_xysr(boxes[dets[rows]]))
+            s.x[:, matched], s.cov[:, matched] = x, cov
             s.time_since_update[matched] = 0
             s.hit_streak[matched] += 1
             s.det_row[matched] = dets[rows]
@@ -122,5 +123,5 @@ class SortTracker(Tracker):
         dead = s.time_since_update[order] > p.max_age
         s.release(order[dead])
         self.order = order[~dead]
-        boxes = xysr_to_tlbr(s.x[:, out]) if self.box == "filter" else None
+        boxes = xysr_to_tlbr(s.x.take(out, axis=1)) if self.box == "filter" else None
         return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=boxes)
