@@ -91,9 +91,13 @@ class ByteTracker(Tracker):
         tlwh[:, 2:] -= boxes[:, :2]
         det_tlbr = tlwh.copy()
         det_tlbr[:, 2:] += tlwh[:, :2]
-        usable = (tlwh[:, 2] > 0) & (tlwh[:, 3] > 0)
-        high = np.flatnonzero(usable & (scores > p.track_thresh))
-        low = np.flatnonzero(usable & (scores > LOW_SCORE) & (scores < p.track_thresh))
+        high = scores > p.track_thresh
+        low = (scores > LOW_SCORE) & (scores < p.track_thresh)
+        if len(tlwh) and tlwh[:, 2:].min() <= 0:  # zero-size boxes take no part
+            usable = (tlwh[:, 2] > 0) & (tlwh[:, 3] > 0)
+            high &= usable
+            low &= usable
+        high, low = np.flatnonzero(high), np.flatnonzero(low)
         none = high[:0]
 
         # Step 1: tracked tracks split into activated and unconfirmed; the pool is activated + lost

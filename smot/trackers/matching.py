@@ -24,34 +24,31 @@ import numpy as np
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) IoU of boxes x1, y1, x2, y2 (SORT's `iou_batch`)."""
-    if not len(a) or not len(b):
-        return np.zeros((len(a), len(b)))
-    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)  # broadcasting is slow on strides
-    # x and y extents of the intersections at once: (2, len(a), len(b))
-    side = np.minimum(at[2:, :, None], bt[2:, None, :])
-    side -= np.maximum(at[:2, :, None], bt[:2, None, :])
-    np.maximum(side, 0.0, out=side)
-    inter = side[0] * side[1]
-    area_a = (at[2] - at[0]) * (at[3] - at[1])
-    area_b = (bt[2] - bt[0]) * (bt[3] - bt[1])
-    union = area_a[:, None] + area_b[None, :]
-    union -= inter
-    return np.divide(inter, union, out=inter)
+    return _iou(a, b, 0.0)
 
 
 def iou_plus1(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) IoU with the +1-pixel convention of `cython_bbox.bbox_overlaps`."""
+    return _iou(a, b, 1.0)
+
+
+def _iou(a: np.ndarray, b: np.ndarray, plus: float) -> np.ndarray:
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
+    at, bt = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)  # broadcasting is slow on strides
+    # x and y extents of the intersections at once: (2, len(a), len(b)); none below 0
     side = np.minimum(at[2:, :, None], bt[2:, None, :])
     side -= np.maximum(at[:2, :, None], bt[:2, None, :])
-    side += 1
-    np.maximum(side, 0.0, out=side)  # no overlap in x or in y: intersection 0
+    if plus:
+        side += plus
+    np.maximum(side, 0.0, out=side)
     inter = side[0] * side[1]
-    area_a = (at[2] - at[0] + 1) * (at[3] - at[1] + 1)
-    area_b = (bt[2] - bt[0] + 1) * (bt[3] - bt[1] + 1)
-    union = area_a[:, None] + area_b[None, :]
+    wh_a = at[2:] - at[:2]
+    wh_b = bt[2:] - bt[:2]
+    if plus:
+        wh_a += plus
+        wh_b += plus
+    union = (wh_a[0] * wh_a[1])[:, None] + wh_b[0] * wh_b[1]
     union -= inter
     return np.divide(inter, union, out=inter)
 
