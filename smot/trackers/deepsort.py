@@ -196,6 +196,7 @@ class DeepSortTracker(Tracker):
         nn_budget = self.params.nn_budget
         self.gallery = GrowingGallery() if nn_budget is None else RingGallery(nn_budget)
         self.pending: dict[int, list[np.ndarray]] = {}  # features of tentative tracks
+        self._dim: int | None = None  # length of a (flattened) box feature in this video
 
     def _detections(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
         """(rows, normalized features) of the detections the tracker takes, in its order."""
@@ -214,6 +215,12 @@ class DeepSortTracker(Tracker):
                              f"video {frame.video!r}, frame {frame.frame}",
                              hint="use detections with box features (smot detect), or --algorithm byte")
         features = frame.features[rows].reshape(len(rows), -1)
+        if self._dim is None:
+            self._dim = features.shape[1]
+        elif features.shape[1] != self._dim:
+            raise InputError(f"box features have {features.shape[1]} values here, {self._dim} in earlier frames",
+                             f"video {frame.video!r}, frame {frame.frame}",
+                             hint="every box feature of a video must have the same shape")
         return rows, normalize(features)
 
     def _step(self, frame: Frame) -> Step:

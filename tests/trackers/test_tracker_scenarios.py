@@ -171,6 +171,18 @@ def test_deepsort_needs_features():
     assert make_tracker("deepsort").update(empty).n == 0
 
 
+def test_deepsort_rejects_features_that_change_shape():
+    from smot.errors import InputError
+
+    frames = frames_of([walk(3, x=100, y=300, vx=5)], dim=8)
+    frames[2].features = np.ones((1, 16), np.float16)
+    tracker = make_tracker("deepsort")
+    tracker.update(frames[0])
+    tracker.update(frames[1])
+    with pytest.raises(InputError, match="16 values here, 8 in earlier frames"):
+        tracker.update(frames[2])
+
+
 @pytest.mark.parametrize("algorithm", ALL)
 def test_zero_size_detections_are_ignored(algorithm):
     people = [walk(10, x=100, y=300, vx=3), walk(10, x=300, y=300, size=(0.0, 50.0))]
