@@ -33,6 +33,7 @@ schemas: install
 bench: install
 	$(BIN)/python benchmarks/streams.py
 	$(BIN)/python benchmarks/score.py
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/associate.py
 
 # WordNet 3.0 for nltk's METEOR (smot score --protocol bensmot), offline from Debian's packages,
 # into the virtual environment (nltk looks in $(VENV)/nltk_data).
