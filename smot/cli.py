@@ -18,7 +18,8 @@ import typer
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
-from smot.stages import caption, convert, fuse, interact, render  # semantics (issue 7)
+from smot.stages import associate, convert, render, score, synth
+from smot.stages import caption, fuse, interact  # semantics (issue 7)
 
 # typer may vendor click; its exception classes are reached through the public ones
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -37,7 +38,10 @@ app = typer.Typer(
 
 # Only commands that work are registered; each lives in its stage module.
 app.command("convert", no_args_is_help=True)(convert.command)
+app.command("associate")(associate.command)
 app.command("render", no_args_is_help=True)(render.command)
+app.command("synth", no_args_is_help=True)(synth.command)
+app.command("score", no_args_is_help=True)(score.command)
 app.command("fuse", no_args_is_help=True)(fuse.command)
 app.command("caption", no_args_is_help=True)(caption.command)
 app.command("interact", no_args_is_help=True)(interact.command)
