@@ -18,8 +18,7 @@ import typer
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
-from smot.stages import associate, convert, render, score, synth
-from smot.stages import caption, fuse, interact  # semantics (issue 7)
+from smot.stages import associate, caption, convert, fuse, interact, render, score, synth
 
 # typer may vendor click; its exception classes are reached through the public ones
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")

@@ -227,7 +227,7 @@ def make_batch(clip: ClipPass, seq: SemanticSequence, semantics, min_track_frame
     tracks = [f.select(np.isin(f.ids, list(kept))) for f in clip.tracks]
     captioned = [c.track for c in seq.captions]
     truth = {f.frame: f.select(f.scores != 0) for f in seq.truth}
-    matches = match_trajectories(tracks, [truth[n] for n in clip.numbers if n in truth], captioned,
+    matches = match_trajectories(tracks, [truth.get(n) for n in clip.numbers], captioned,
                                  match_threshold)
     targets = semantic_targets(order, matches, seq.captions, seq.summary, seq.interactions,
                                semantics.config.predicates, negatives)
