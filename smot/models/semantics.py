@@ -107,7 +107,7 @@ PRESETS = {
     "tiny": SemanticConfig(
         d_model=128, heads=4, ffn=256, max_video_frames=8, max_track_frames=32, temporal_encoding=True,
         interaction_tokens=8, interaction_hidden=256, shared_decoder=False, decoder_layers=2,
-        decoder_hidden=128, decoder_heads=4, decoder_ffn=256, decoder_positions=64, max_length=32),
+        decoder_hidden=128, decoder_heads=4, decoder_ffn=256, decoder_positions=64, max_length=64),
 }
 
 
