@@ -19,7 +19,7 @@ import typer
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
-from smot.stages import convert
+from smot.stages import convert, detect, train
 
 app = typer.Typer(
     name="smot",
@@ -35,6 +35,8 @@ app = typer.Typer(
 
 # Only commands that work are registered; each lives in its stage module.
 app.command("convert", no_args_is_help=True)(convert.command)
+app.command("detect", no_args_is_help=True)(detect.command)
+app.command("train", no_args_is_help=True)(train.command)
 
 
 def _version(value: bool) -> None:

@@ -42,7 +42,7 @@ def run(args: list[str], input: bytes | None = None, env: dict | None = None) ->
     saved_env = dict(os.environ)
     out, err = io.BytesIO(), io.StringIO()
     sys.stdin = io.TextIOWrapper(_Stdin(io.BytesIO(input or b"")))
-    sys.stdout = io.TextIOWrapper(out, write_through=True)
+    stdout = sys.stdout = io.TextIOWrapper(out, write_through=True)  # held: its finaliser closes `out`
     sys.stderr = err
     os.environ.update(env or {})
     try:

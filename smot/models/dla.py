@@ -145,17 +145,21 @@ def imagenet_state(state: dict, model: DLA) -> tuple[dict, list[str]]:
         if isinstance(state.get(key), dict):
             state = state[key]
     ours = model.state_dict()
+
+    def unused(key: str) -> bool:  # the classifier; projections the official Tree builds but never uses
+        return key.startswith("fc.") or key not in ours and bool(re.fullmatch(r"level\d(\.tree\d)*\.project\..*", key))
+
     renamed = {}
     for key, value in state.items():
         if not isinstance(value, torch.Tensor):
             continue
         for prefix in _PREFIXES:
-            if key.startswith(prefix) and key[len(prefix):] in ours:
-                key = key[len(prefix):]
+            rest = key[len(prefix):]
+            if key.startswith(prefix) and (rest in ours or unused(rest)):
+                key = rest
                 break
-        if key.startswith("fc.") or key not in ours and re.fullmatch(r"level\d(\.tree\d)*\.project\..*", key):
-            continue  # classifier; projections the official Tree builds but never uses
-        renamed[key] = value
+        if not unused(key):
+            renamed[key] = value
     problems = [f"missing {k}" for k in ours if k not in renamed and not k.endswith("num_batches_tracked")]
     problems += [f"unexpected {k}" for k in renamed if k not in ours]
     problems += [f"shape of {k}: {tuple(renamed[k].shape)}, expected {tuple(ours[k].shape)}"
