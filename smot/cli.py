@@ -13,13 +13,15 @@ import signal
 import sys
 import traceback
 
-import click
 import typer
 
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
-from smot.stages import convert, detect, train
+from smot.stages import convert, detect, render, train
+
+# typer may vendor click; its exception classes are reached through the public ones
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 app = typer.Typer(
     name="smot",
@@ -35,6 +37,7 @@ app = typer.Typer(
 
 # Only commands that work are registered; each lives in its stage module.
 app.command("convert", no_args_is_help=True)(convert.command)
+app.command("render", no_args_is_help=True)(render.command)
 app.command("detect", no_args_is_help=True)(detect.command)
 app.command("train", no_args_is_help=True)(train.command)
 
@@ -80,10 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     args = [a for a in args if a != "--debug"]
     current["command"] = _command_name(args)
     setup_logging(False)
-    if threading_main():
-        signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate) if _on_main_thread() else None
+    command = typer.main.get_command(app)
     try:
-        typer.main.get_command(app).main(args=args, prog_name="smot", standalone_mode=False)
+        # make_context + invoke rather than main(): errors, closed pipes and Ctrl-C are ours to report
+        with command.make_context("smot", args) as ctx:
+            command.invoke(ctx)
         return 0
     except SmotError as e:
         if debug:
@@ -93,15 +98,15 @@ def main(argv: list[str] | None = None) -> int:
         if e.hint:
             print(f"  hint: {e.hint}", file=sys.stderr)
         return e.exit_code
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         return e.exit_code
-    except click.ClickException as e:
+    except ClickException as e:
         e.show()
         return e.exit_code
     except BrokenPipeError:
         _quiet_stdout()
         return 0
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         print(f"{current['command']}: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug: say so in one line unless asked for the traceback
@@ -111,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{current['command']}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
             print("  hint: run again with --debug for the traceback, and report it", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def threading_main() -> bool:
+def _on_main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()

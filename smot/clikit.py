@@ -87,7 +87,7 @@ def parse_size(text: str | None) -> tuple[int | None, int | None]:
 
 Shard = Annotated[
     str | None,
-    typer.Option(help="Process only shard I of N (I from 0): the videos whose position in the input, "
+    typer.Option("--shard", help="Process only shard I of N (I from 0): the videos whose position in the input, "
                       "counted from 0, is I modulo N. Run N processes with 0/N ... N-1/N.",
                  metavar="I/N", show_default=False),
 ]

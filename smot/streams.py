@@ -13,7 +13,6 @@ import gzip
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 import msgpack
@@ -157,7 +156,7 @@ class StreamReader:
             if isinstance(record, Frame):
                 if video is None or record.video != video.id:
                     raise self._wrong_video(record, video)
-                if record.frame != next_frame:
+                if record.frame != next_frame or record.frame > video.frames:
                     if record.frame > video.frames:
                         raise InputError(f"frame {record.frame} is beyond the {video.frames} frames of video "
                                          f"{video.id!r}", self._where())
@@ -234,7 +233,7 @@ def _detect_encoding(stream: BinaryIO, name: str) -> str:
         return "jsonl"
     if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF):
         return "msgpack"
-    shown = head[:24].decode("utf-8", "replace").replace("\n", "\\n")
+    shown = head[:24].decode("utf-8", "replace")
     hint = None
     if first in b"0123456789-":
         hint = "MOTChallenge text? convert it first: `smot convert det.txt | ...`"
@@ -244,7 +243,7 @@ def _detect_encoding(stream: BinaryIO, name: str) -> str:
 
 def _decode_msgpack(stream: BinaryIO) -> Iterator[object]:
     unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=2**31 - 1)
-    fed = 0
+    fed = complete = 0
     read1 = getattr(stream, "read1", stream.read)
     while True:
         chunk = read1(_CHUNK)
@@ -253,11 +252,13 @@ def _decode_msgpack(stream: BinaryIO) -> Iterator[object]:
         unpacker.feed(chunk)
         fed += len(chunk)
         try:
-            yield from unpacker
+            for record in unpacker:
+                complete = unpacker.tell()
+                yield record
         except (ValueError, msgpack.UnpackException) as e:
             raise _Malformed(f"malformed msgpack: {e}") from None
-    if unpacker.tell() != fed:
-        raise _StreamCut(f"truncated msgpack: the input ends {fed - unpacker.tell()} bytes into a record")
+    if complete != fed:
+        raise _StreamCut(f"truncated msgpack: the input ends {fed - complete} bytes into a record")
 
 
 def _decode_jsonl(stream: BinaryIO) -> Iterator[object]:

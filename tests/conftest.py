@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# the shared folder beside the checkout (as in CI); SMOT_SHARED points elsewhere
+SHARED = Path(os.environ.get("SMOT_SHARED", ROOT.parent / "shared"))
 FIXTURES = SHARED / "fixtures"
 BENSMOT_MINI = FIXTURES / "bensmot-mini" / "test"
 ASSOCIATION_D10 = FIXTURES / "association-d10"
@@ -41,17 +42,18 @@ def run(args: list[str], input: bytes | None = None, env: dict | None = None) ->
     saved = sys.stdin, sys.stdout, sys.stderr
     saved_env = dict(os.environ)
     out, err = io.BytesIO(), io.StringIO()
-    sys.stdin = io.TextIOWrapper(_Stdin(io.BytesIO(input or b"")))
-    stdout = sys.stdout = io.TextIOWrapper(out, write_through=True)  # held: its finaliser closes `out`
-    sys.stderr = err
+    stdin = io.TextIOWrapper(_Stdin(io.BytesIO(input or b"")))
+    stdout = io.TextIOWrapper(out, write_through=True)
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, err
     os.environ.update(env or {})
     try:
         code = main([str(a) for a in args])
-        sys.stdout.flush()
+        stdout.flush()
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
         os.environ.clear()
         os.environ.update(saved_env)
+        stdout.detach()  # keep `out` open when the wrapper goes
     return Result(code, out.getvalue(), err.getvalue())
 
 

@@ -26,9 +26,8 @@ import numpy as np
 
 from smot.atomic import write_atomic
 from smot.datasets.motchallenge import MotRows, format_frame, read_mot
-from smot.errors import InputError
+from smot.errors import InputError, RecordError
 from smot.records import Caption, Frame, Interaction, Record, Summary, Video, check_video_id
-from smot.errors import RecordError
 
 log = logging.getLogger("smot")
 

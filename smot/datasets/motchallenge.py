@@ -73,7 +73,8 @@ def read_mot(path: str) -> MotRows:
                 raise InputError(f"expected at least 6 columns (frame, id, left, top, width, height), found {width}",
                                  f"{path}, line {number}")
         elif len(cells) != width:
-            raise InputError(f"expected {width} columns like the first row, found {len(cells)}", f"{path}, line {number}")
+            raise InputError(f"expected {width} columns like the first row, found {len(cells)}",
+                             f"{path}, line {number}")
         try:
             table.append([float(c) for c in cells])
         except ValueError:
@@ -171,9 +172,9 @@ def mot_video(rows: MotRows, video_id: str | None = None, frames: int | None = N
                  fps=fps if fps is not None else num("framerate", float), images=images)
 
 
-def mot_frames(video: Video, rows: MotRows) -> Iterator[Frame]:
-    """Frames 1..video.frames of the rows, empty frames included; box order within a frame is file order."""
-    tracks = not rows.is_detections
+def mot_frames(video: Video, rows: MotRows, tracks: bool) -> Iterator[Frame]:
+    """Frames 1..video.frames of the rows (with ids when `tracks`), empty frames included; box order
+    within a frame is file order."""
     order = np.argsort(rows.frame, kind="stable")
     frame_sorted = rows.frame[order]
     bounds = np.searchsorted(frame_sorted, np.arange(1, video.frames + 2))

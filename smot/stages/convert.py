@@ -7,8 +7,9 @@ as TrackEval reads it (formats/motchallenge.md) or BenSMOT folders (formats/bens
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from smot.atomic import AtomicDir, AtomicFile
 from smot.clikit import Encoding, Output, parse_size, progress
 from smot.datasets import bensmot, motchallenge
 from smot.errors import InputError, UsageError
-from smot.records import Frame, Header, Record, TrajectoryFeature, Video, VideoFeature
+from smot.records import Frame, Header, Record, TrajectoryFeature, VideoFeature
 from smot.streams import StreamReader, StreamWriter, by_video, make_header
 
 log = logging.getLogger("smot")
@@ -49,23 +50,19 @@ class ConvertConfig:
 def from_mot(path: str, config: ConvertConfig) -> tuple[str, Iterator[Record]]:
     """(stream format, records) of a MOTChallenge file: its video and frames 1..N."""
     rows = motchallenge.read_mot(path)
-    kind = config.kind or ("detections" if rows.is_detections or not len(rows.ids) else "tracks")
+    # an empty file is read as tracks: a tracker that saw nobody writes one
+    kind = config.kind or ("detections" if rows.is_detections else "tracks")
     if kind == "tracks" and rows.is_detections:
         raise InputError("the file holds detections (every id is -1), not tracks", path,
                          hint="drop --as tracks, or give a gt.txt or tracker result file")
     if kind == "detections" and not rows.is_detections and len(rows.ids):
         log.warning("%s: reading tracks as detections; their ids are dropped", path)
-        rows.ids = rows.ids * 0 - 1
     video = motchallenge.mot_video(rows, config.video, config.frames, config.width, config.height, config.fps)
-    if not rows.is_detections and not len(rows.ids) and kind == "detections":
-        rows.ids = rows.ids.copy()
     format = "smot.detections" if kind == "detections" else "smot.tracks"
 
     def records() -> Iterator[Record]:
         yield video
-        for frame in motchallenge.mot_frames(video, rows):
-            if kind == "tracks" and frame.ids is None:
-                frame.ids = rows.ids[:0]
+        for frame in motchallenge.mot_frames(video, rows, tracks=kind == "tracks"):
             yield frame.validate()
 
     return format, records()
@@ -93,14 +90,11 @@ def drop_features(records: Iterable[Record]) -> Iterator[Record]:
 def write_mot(records: Iterable[Record], output: str, layout: str | None) -> None:
     """MOTChallenge text: one file for one video, or a folder of `<video id>.txt` files."""
     groups = by_video(records)
-    first = next(groups, None)
+    first = next(groups, (None, []))
     second = next(groups, None)
     if second is None:
-        video, held = first if first is not None else (None, [])
-        text = motchallenge.format_mot((r for r in held if isinstance(r, Frame)), layout)
+        text = motchallenge.format_mot((r for r in first[1] if isinstance(r, Frame)), layout)
         if output == "-":
-            import sys
-
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
@@ -110,12 +104,11 @@ def write_mot(records: Iterable[Record], output: str, layout: str | None) -> Non
     if output == "-" or output.endswith((".txt", ".txt.gz")):
         raise UsageError("the stream holds several videos; give -o FOLDER for one <video>.txt each")
     with AtomicDir(output) as folder:
-        for video, held in _chain(first, second, groups):
-            if video is None:
-                continue
-            path = folder / f"{video.id}.txt"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(motchallenge.format_mot((r for r in held if isinstance(r, Frame)), layout))
+        for video, held in itertools.chain([first, second], groups):
+            if video is not None:
+                path = folder / f"{video.id}.txt"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(motchallenge.format_mot((r for r in held if isinstance(r, Frame)), layout))
 
 
 def write_bensmot(records: Iterable[Record], output: str, images: str) -> None:
@@ -126,12 +119,6 @@ def write_bensmot(records: Iterable[Record], output: str, images: str) -> None:
         for video, held in by_video(records):
             if video is not None:
                 bensmot.write_sequence(held, video, folder / video.id, images)
-
-
-def _chain(*parts):
-    for part in parts[:-1]:
-        yield part
-    yield from parts[-1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,7 +149,8 @@ def _input_kind(source: str) -> str:
 def convert(source: str, output: str, config: ConvertConfig, encoding: str | None = None) -> None:
     """Read `source` in whichever format it is and write `output` in `config.to`."""
     kind = _input_kind(source)
-    params = {k: v for k, v in asdict(config).items() if v is not None and k != "to"}
+    defaults = asdict(ConvertConfig())
+    params = {k: v for k, v in asdict(config).items() if v != defaults[k]}  # the options given
     inputs: list[Header] = []
     reader = None
     if kind == "mot":

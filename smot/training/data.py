@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from smot.errors import InputError
+
+if TYPE_CHECKING:
+    from smot.media import ImageFrames
 
 
 @dataclass(frozen=True)
@@ -73,27 +77,24 @@ def boxes_to_source(boxes: np.ndarray, t: Transform, width: int, height: int) ->
     return np.clip(out, 0, np.array([width, height, width, height], dtype=np.float64))
 
 
-def read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError(f"cannot read image {path}", hint="is it a JPEG or PNG file?")
-    return image
-
-
 # --------------------------------------------------------------------------------------------
 # training clips
 
 
 @dataclass
 class Sequence:
-    video: str
-    images: list[Path]  # frame t is images[t - 1]
+    frames: ImageFrames  # .video: the video record; .read(t): frame t (1-based) as BGR uint8
     boxes: list[np.ndarray]  # per frame (n, 4) xyxy source pixels (rows with consider flag 0 dropped)
+
+    @property
+    def length(self) -> int:
+        return self.frames.video.frames
 
 
 def load_sequences(root: str | Path) -> list[Sequence]:
     """Every sequence of a BenSMOT split (or one sequence folder) with frames and boxes."""
     from smot.datasets.bensmot import find_sequences, read_sequence
+    from smot.media import from_video_record
     from smot.records import Frame, Video
 
     sequences = []
@@ -104,7 +105,7 @@ def load_sequences(root: str | Path) -> list[Sequence]:
             raise InputError(f"sequence {video_id} has no images", str(folder),
                              hint="training reads frames from <sequence>/imgs/")
         boxes = [f.boxes[f.scores != 0] for f in records if isinstance(f, Frame)]
-        sequences.append(Sequence(video_id, [Path(video.source) / p for p in video.images], boxes))
+        sequences.append(Sequence(from_video_record(video), boxes))  # type: ignore[arg-type]
     return sequences
 
 
@@ -127,14 +128,14 @@ def sample_batch(sequences: list[Sequence], canvas: tuple[int, int], clips: int,
     images, sizes, boxes = [], [], []
     for _ in range(clips):
         seq = sequences[rng.integers(len(sequences))]
-        n = min(clip_frames, len(seq.images))
-        start = int(rng.integers(len(seq.images) - n + 1))
+        n = min(clip_frames, seq.length)
+        start = int(rng.integers(seq.length - n + 1))
         scale = float(rng.uniform(*augment.scale_range))
         crop = (float(rng.random()), float(rng.random()))
         flip = bool(rng.random() < augment.flip)
         t = None
         for index in range(start, start + n):
-            image = read_image(seq.images[index])
+            image = seq.frames.read(index + 1)
             if t is None:
                 t = fit_transform(image.shape[1], image.shape[0], canvas, scale, crop, flip)
             images.append(letterbox(image, t, canvas))

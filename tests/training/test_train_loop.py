@@ -53,7 +53,7 @@ def test_letterbox_keeps_boxes_on_their_pixels():
 
 def test_clips_are_a_function_of_seed_step_rank(split):
     sequences = load_sequences(split)
-    assert [s.video for s in sequences] == ["walking/clip00_0", "walking/clip01_0"]
+    assert [s.frames.video.id for s in sequences] == ["walking/clip00_0", "walking/clip01_0"]
     a = sample_batch(sequences, (128, 96), 2, 2, Augment((0.5, 1.5), 0.5), seed=1, step=7)
     b = sample_batch(sequences, (128, 96), 2, 2, Augment((0.5, 1.5), 0.5), seed=1, step=7)
     c = sample_batch(sequences, (128, 96), 2, 2, Augment((0.5, 1.5), 0.5), seed=1, step=7, rank=1)
