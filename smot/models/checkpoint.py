@@ -1,4 +1,4 @@
-"""One checkpoint file holds the whole model (docs/checkpoint.md).
+"""One checkpoint file holds the whole model (docs/detector.md, "Checkpoints").
 
 A checkpoint is a torch.save'd dict of plain Python containers and tensors only, so it loads with
 `torch.load(..., weights_only=True)` and never runs code from the file:
