@@ -62,8 +62,12 @@ class CenterNetHead(nn.Module):
         heatmaps, ltrbs = [], []
         for scale, x in zip(self.scales, feats):
             x = self.tower(x)
-            heatmaps.append(self.heatmap(x))  # (B, 1, h, w) logits
-            ltrbs.append(torch.relu(scale(self.ltrb(x))))  # (B, 4, h, w) distances / stride
+            # the two output convolutions in float32 under autocast: bf16 would round box sides
+            # to about 1/16 of a stride
+            with torch.autocast(x.device.type, enabled=False):
+                x = x.float()
+                heatmaps.append(self.heatmap(x))  # (B, 1, h, w) logits
+                ltrbs.append(torch.relu(scale(self.ltrb(x))))  # (B, 4, h, w) distances / stride
         return heatmaps, ltrbs
 
 

@@ -173,6 +173,7 @@ class Run:
     command: list[str] | None = None
     resume_overrides: dict = field(default_factory=dict)  # with resume: new values of RESUMABLE settings
     on_step: Callable[[dict], None] | None = None  # called on the main process after each logged step
+    on_finish: Callable[[torch.nn.Module], None] | None = None  # called on every process with the trained model
 
 
 def train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Run) -> str:
@@ -180,6 +181,8 @@ def train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Run
     if config.stage not in STAGES:
         raise UsageError(f"unknown stage {config.stage!r}; this smot trains {', '.join(STAGES)}")
     device = pick_device(run.device, distributed.from_environment().local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     dist = distributed.setup(device.type)
     try:
         return _train(data, model_config, config, run, device, dist)
@@ -296,6 +299,8 @@ def _train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Ru
     finally:
         if log_file is not None:
             log_file.close()
+    if run.on_finish is not None:
+        run.on_finish(model)
     return sha
 
 

@@ -181,3 +181,37 @@ def test_init_backbone_checks_shapes(split, tmp_path):
     assert torch.equal(checkpoint.data["weights"]["detector"]["backbone.base_layer.0.weight"],
                        source.state_dict()["base_layer.0.weight"])
     assert checkpoint.data["provenance"]["init_backbone"]["tensors"] == len(source.state_dict())
+
+
+def _ddp_worker(rank: int, split: str, folder: str, port: int) -> None:
+    import os
+
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                       "MASTER_PORT": str(port)})
+    torch.set_num_threads(1)
+
+    def keep(model):
+        torch.save({k: v.detach().clone() for k, v in model.named_parameters()}, f"{folder}/rank{rank}.pt")
+
+    train(split, MICRO, dataclasses.replace(CONFIG, steps=3), Run(output=f"{folder}/ddp.pt", device="cpu",
+                                                                  on_finish=keep))
+
+
+@pytest.mark.slow  # two processes that each import torch: about 15 s
+def test_two_process_gloo_ddp_keeps_replicas_identical(split, tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(str(split), str(tmp_path), port), nprocs=2, join=True)
+    a, b = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    checkpoint = load_checkpoint(tmp_path / "ddp.pt")  # written by rank 0 only
+    assert checkpoint.data["training"]["world_size"] == 2
+    for k, v in a.items():
+        assert torch.equal(checkpoint.data["weights"]["detector"][k], v), k
