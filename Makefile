@@ -11,7 +11,7 @@ PIP_EXTRA  ?=
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 
-.PHONY: install test schemas bench clean
+.PHONY: install test schemas bench wordnet clean
 
 install: $(STAMP)
 
@@ -32,6 +32,13 @@ schemas: install
 
 bench: install
 	$(BIN)/python benchmarks/streams.py
+	$(BIN)/python benchmarks/score.py
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/associate.py
+
+# WordNet 3.0 for nltk's METEOR (smot score --protocol bensmot), offline from Debian's packages,
+# into the virtual environment (nltk looks in $(VENV)/nltk_data).
+wordnet: install
+	$(BIN)/python -m smot.metrics.wordnet $(VENV)/nltk_data
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

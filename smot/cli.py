@@ -18,7 +18,7 @@ import typer
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
-from smot.stages import convert, detect, render, train
+from smot.stages import associate, convert, detect, render, score, synth, train
 
 # typer may vendor click; its exception classes are reached through the public ones
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -37,9 +37,12 @@ app = typer.Typer(
 
 # Only commands that work are registered; each lives in its stage module.
 app.command("convert", no_args_is_help=True)(convert.command)
+app.command("associate")(associate.command)
 app.command("render", no_args_is_help=True)(render.command)
 app.command("detect", no_args_is_help=True)(detect.command)
 app.command("train", no_args_is_help=True)(train.command)
+app.command("synth", no_args_is_help=True)(synth.command)
+app.command("score", no_args_is_help=True)(score.command)
 
 
 def _version(value: bool) -> None:
