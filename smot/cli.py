@@ -20,6 +20,11 @@ from smot.clikit import current, setup_logging
 from smot.errors import SmotError
 from smot.stages import associate, convert, detect, render, score, synth, train
 
+# OpenMP threads that wait by sleeping, not spinning: on a machine shared with other busy processes
+# torch's spinning threads slowed `smot train` and `smot detect` 3-10x (docs/training.md). Stage modules
+# import torch only inside their commands, so this comes first; a value in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # typer may vendor click; its exception classes are reached through the public ones
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
