@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as smot.cli: no spinning threads on a shared machine
 
-from smot.models.detector import PRESETS, Detector
+import torch  # noqa: E402
+
+from smot.models.detector import PRESETS, Detector  # noqa: E402
 
 # dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, from the vendors' data sheets
 PEAK_BF16 = {"H100 SXM": 989.4, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.4, "H200": 989.4, "GH200": 989.4,
