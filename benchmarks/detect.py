@@ -80,7 +80,8 @@ def bench(model: Detector, device: torch.device, batch: int, iters: int, warmup:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="paper", choices=sorted(PRESETS))
-    parser.add_argument("--size", default=None, help="canvas WIDTHxHEIGHT (default: 1088x608 for paper, the preset's otherwise)")
+    parser.add_argument("--size", default=None,
+                        help="canvas WIDTHxHEIGHT (default: 1088x608 for paper, the preset's otherwise)")
     parser.add_argument("--device", default="auto", help="auto (CPU, then GPU if present), cpu or cuda")
     parser.add_argument("--batch", type=int, default=None, help="frames per call (default: 1 on CPU, 16 on GPU)")
     parser.add_argument("--iters", type=int, default=None, help="timed calls (default: 5 on CPU, 50 on GPU)")

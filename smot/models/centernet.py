@@ -60,7 +60,7 @@ class CenterNetHead(nn.Module):
 
     def forward(self, feats: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         heatmaps, ltrbs = [], []
-        for scale, x in zip(self.scales, feats):
+        for scale, x in zip(self.scales, feats, strict=True):
             x = self.tower(x)
             # the two output convolutions in float32 under autocast: bf16 would round box sides
             # to about 1/16 of a stride
@@ -74,7 +74,7 @@ class CenterNetHead(nn.Module):
 def level_grids(shapes: list[tuple[int, int]], strides: list[int], device: torch.device) -> list[torch.Tensor]:
     """Per level, the (h*w, 2) x, y input-pixel coordinates of its locations: stride * index + stride // 2."""
     grids = []
-    for (h, w), s in zip(shapes, strides):
+    for (h, w), s in zip(shapes, strides, strict=True):
         ys, xs = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")
         grids.append(torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1).float() * s + s // 2)
     return grids
@@ -97,8 +97,10 @@ def build_targets(boxes: list[torch.Tensor], shapes: list[tuple[int, int]], stri
     grids = level_grids(shapes, strides, device)
     grid = torch.cat(grids)  # (M, 2)
     M = len(grid)
-    stride = torch.cat([torch.full((len(g),), float(s), device=device) for g, s in zip(grids, strides)])  # (M,)
-    ranges = torch.cat([torch.tensor(r, device=device).expand(len(g), 2) for g, r in zip(grids, size_ranges)])
+    stride = torch.cat([torch.full((len(g),), float(s), device=device)
+                        for g, s in zip(grids, strides, strict=True)])  # (M,)
+    ranges = torch.cat([torch.tensor(r, device=device).expand(len(g), 2)
+                        for g, r in zip(grids, size_ranges, strict=True)])  # (M, 2)
     delta = (1 - min_overlap) / (1 + min_overlap)
     base = torch.tensor([0] + [h * w for h, w in shapes], device=device).cumsum(0)[:-1]  # level offsets
 
@@ -132,7 +134,7 @@ def build_targets(boxes: list[torch.Tensor], shapes: list[tuple[int, int]], stri
         target = ltrb[torch.arange(M, device=device), nearest.indices] / stride[:, None]  # (M, 4)
         ltrbs.append(torch.where(torch.isinf(nearest.values)[:, None], torch.full_like(target, -1.0), target))
 
-        for level, ((h, w), s, (lo, hi)) in enumerate(zip(shapes, strides, size_ranges)):
+        for level, ((h, w), s, (lo, hi)) in enumerate(zip(shapes, strides, size_ranges, strict=True)):
             keep = (half_diagonal >= lo) & (half_diagonal <= hi)
             cells = (centre[keep] / s).long()
             cx, cy = cells[:, 0].clamp(0, w - 1), cells[:, 1].clamp(0, h - 1)
@@ -192,7 +194,7 @@ def decode(heatmap_logits: list[torch.Tensor], ltrb: list[torch.Tensor], strides
     out = []
     for b in range(heatmap_logits[0].shape[0]):
         all_boxes, all_scores = [], []
-        for level, (grid, s) in enumerate(zip(grids, strides)):
+        for level, (grid, s) in enumerate(zip(grids, strides, strict=True)):
             score = heatmap_logits[level][b, 0].float().sigmoid().sqrt().reshape(-1)  # (h*w,)
             keep = torch.nonzero(score > min_score).squeeze(1)
             if len(keep) > pre_nms_topk:

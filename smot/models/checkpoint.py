@@ -107,7 +107,7 @@ def load_checkpoint(path: str | Path, part: str | None = None) -> Checkpoint:
 
 def load_detector(path: str | Path, device: str | torch.device = "cpu"):
     """(Detector in eval mode on `device`, checkpoint) from a checkpoint file."""
-    from smot.models.detector import DetectorConfig, Detector
+    from smot.models.detector import Detector, DetectorConfig
 
     checkpoint = load_checkpoint(path, "detector")
     try:

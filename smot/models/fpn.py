@@ -44,7 +44,8 @@ class FusionNode(nn.Module):
     def forward(self, inputs: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
         w = torch.relu(self.weights)
         w = w / (w.sum() + 1e-4)
-        x = sum(w[i] * resample(lateral(x), size) for i, (lateral, x) in enumerate(zip(self.laterals, inputs)))
+        pairs = enumerate(zip(self.laterals, inputs, strict=True))
+        x = sum(w[i] * resample(lateral(x), size) for i, (lateral, x) in pairs)
         return self.conv(F.silu(x))  # silu is swish
 
 
@@ -54,25 +55,26 @@ class BiFPNCell(nn.Module):
     def __init__(self, in_channels: list[int], channels: int, groups: int):
         super().__init__()
         L, c = len(in_channels), channels
-        # top-down node at level l fuses input l with the node (or input) above it
-        self.top_down = nn.ModuleList(FusionNode([in_channels[l], in_channels[l + 1] if l == L - 2 else c], c, groups)
-                                      for l in range(L - 1))
-        # bottom-up node at level l >= 1 fuses input l, the top-down node at l (if any), the output below
+        # the top-down node of a level fuses its input with the node (or input) above it
+        self.top_down = nn.ModuleList(
+            FusionNode([in_channels[level], in_channels[level + 1] if level == L - 2 else c], c, groups)
+            for level in range(L - 1))
+        # the bottom-up node of a level >= 1 fuses its input, its top-down node (if any), the output below
         self.bottom_up = nn.ModuleList(
-            FusionNode([in_channels[l], c, c] if l < L - 1 else [in_channels[l], c], c, groups)
-            for l in range(1, L))
+            FusionNode([in_channels[level], c, c] if level < L - 1 else [in_channels[level], c], c, groups)
+            for level in range(1, L))
 
     def forward(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
         L = len(feats)
         sizes = [tuple(f.shape[-2:]) for f in feats]
         td: list[torch.Tensor | None] = [None] * L
         above = feats[L - 1]
-        for l in range(L - 2, -1, -1):
-            td[l] = above = self.top_down[l]([feats[l], above], sizes[l])
+        for level in range(L - 2, -1, -1):
+            td[level] = above = self.top_down[level]([feats[level], above], sizes[level])
         outs = [td[0]]
-        for l in range(1, L):
-            inputs = [feats[l], td[l], outs[-1]] if l < L - 1 else [feats[l], outs[-1]]
-            outs.append(self.bottom_up[l - 1](inputs, sizes[l]))
+        for level in range(1, L):
+            inputs = [feats[level], td[level], outs[-1]] if level < L - 1 else [feats[level], outs[-1]]
+            outs.append(self.bottom_up[level - 1](inputs, sizes[level]))
         return outs  # type: ignore[return-value]
 
 

@@ -57,12 +57,13 @@ def detect(inputs: Iterable[FrameSource], model, config: DetectConfig) -> Iterat
 
     def run(video: Video, batch: list[tuple[int, np.ndarray]]) -> Iterator[Frame]:
         transforms = [fit_transform(image.shape[1], image.shape[0], canvas) for _, image in batch]
-        x = torch.from_numpy(np.stack([letterbox(image, tr, canvas) for (_, image), tr in zip(batch, transforms)]))
+        x = torch.from_numpy(np.stack([letterbox(image, tr, canvas)
+                                       for (_, image), tr in zip(batch, transforms, strict=True)]))
         sizes = torch.tensor([(tr.valid[1], tr.valid[0]) for tr in transforms])
         with autocast:
             found = model.detect(x.to(device, non_blocking=True), sizes.to(device), config.score_threshold,
                                  features=config.features)
-        for (t, image), tr, result in zip(batch, transforms, found):
+        for (t, image), tr, result in zip(batch, transforms, found, strict=True):
             boxes = boxes_to_source(result["boxes"].cpu().double().numpy(), tr, image.shape[1], image.shape[0])
             frame = Frame(video=video.id, frame=t, boxes=boxes, scores=result["scores"].cpu().double().numpy())
             if config.features:

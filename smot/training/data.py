@@ -51,7 +51,9 @@ def fit_transform(width: int, height: int, canvas: tuple[int, int], scale: float
 
 def letterbox(image: np.ndarray, t: Transform, canvas: tuple[int, int]) -> np.ndarray:
     """BGR uint8 (h, w, 3) -> RGB uint8 (3, H, W) canvas, zero padding right and bottom."""
-    resized = image if (image.shape[1], image.shape[0]) == t.size else cv2.resize(image, t.size, interpolation=cv2.INTER_LINEAR)
+    resized = image
+    if (image.shape[1], image.shape[0]) != t.size:
+        resized = cv2.resize(image, t.size, interpolation=cv2.INTER_LINEAR)
     vw, vh = t.valid
     part = resized[t.oy:t.oy + vh, t.ox:t.ox + vw, ::-1]  # BGR -> RGB
     if t.flip:

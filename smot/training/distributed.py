@@ -61,7 +61,8 @@ def from_environment(env: dict[str, str] | None = None) -> Dist:
         if int(env.get("SLURM_NTASKS", "1")) > 1 and "SLURM_PROCID" in env:
             d = Dist(int(env["SLURM_PROCID"]), int(env["SLURM_NTASKS"]), int(env.get("SLURM_LOCALID", 0)))
             env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"] = str(d.rank), str(d.world_size), str(d.local_rank)
-            env.setdefault("MASTER_ADDR", first_host(env.get("SLURM_JOB_NODELIST", env.get("SLURM_NODELIST", "127.0.0.1"))))
+            nodes = env.get("SLURM_JOB_NODELIST", env.get("SLURM_NODELIST", "127.0.0.1"))
+            env.setdefault("MASTER_ADDR", first_host(nodes))
             env.setdefault("MASTER_PORT", str(29500 + int(env.get("SLURM_JOB_ID", "0")) % 1000))
             return d
     except ValueError as e:

@@ -38,7 +38,7 @@ import torch
 from smot import __version__
 from smot.errors import InputError, UsageError
 from smot.models.checkpoint import load_checkpoint, save_checkpoint
-from smot.models.detector import PRESETS, Detector, DetectorConfig
+from smot.models.detector import Detector, DetectorConfig
 from smot.training import distributed
 from smot.training.data import Augment, load_sequences, sample_batch
 
@@ -157,7 +157,7 @@ def load_backbone(model: Detector, path: str) -> dict:
         more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise InputError(f"{path} does not fit the {model.config.dla_channels} DLA backbone: "
                          f"{'; '.join(problems[:3])}{more}", hint="the paper preset takes ImageNet DLA-34 weights")
-    model.backbone.load_state_dict(weights, strict=False)
+    model.backbone.load_state_dict(weights, strict=True)
     return {"path": str(path), "sha256": hashlib.sha256(raw).hexdigest(), "tensors": len(weights)}
 
 

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from drawn import MICRO, draw_frame, walk
+
 from smot.errors import InputError
 from smot.models.centernet import build_targets, decode, giou_loss
 from smot.models.checkpoint import load_checkpoint, load_detector, save_checkpoint
@@ -136,7 +136,7 @@ def test_micro_model_overfits_drawn_frames():
         optimizer.step()
     assert losses["box"].item() < 0.15
     model.eval()
-    for result, truth in zip(model.detect(images, sizes, score_threshold=0.4), boxes):
+    for result, truth in zip(model.detect(images, sizes, score_threshold=0.4), boxes, strict=True):
         assert len(result["boxes"]) == len(truth), result
         iou = box_iou(result["boxes"], truth)
         assert (iou.max(dim=1).values > 0.75).all(), iou
@@ -151,7 +151,7 @@ def test_checkpoint_round_trip(tmp_path):
     loaded, checkpoint = load_detector(path)
     assert checkpoint.sha256 == sha
     assert loaded.config == MICRO
-    for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+    for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     # a plain torch.load with weights_only=True reads it (no code runs from the file)
     raw = torch.load(path, weights_only=True)
@@ -189,7 +189,7 @@ def test_imagenet_weights_in_official_and_timm_names():
         target = DLA()
         weights, problems = imagenet_state(state, target)
         assert problems == []
-        target.load_state_dict(weights, strict=False)
+        target.load_state_dict(weights, strict=True)
         for k, v in source.state_dict().items():
             assert torch.equal(target.state_dict()[k], v), k
     narrow = DLA((8, 16, 24, 48, 96, 128))

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import run
 from drawn import MICRO, write_split
+
 from smot.datasets.bensmot import find_sequences, read_sequence
 from smot.models.checkpoint import save_checkpoint
 from smot.models.detector import Detector
@@ -25,7 +25,8 @@ THRESHOLD = ["--score-threshold", "0.05"]  # an untrained head scores about sqrt
 def model(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("model") / "micro.pt"
-    save_checkpoint(path, {"config": {"detector": MICRO.to_dict()}, "weights": {"detector": Detector(MICRO).state_dict()}})
+    save_checkpoint(path, {"config": {"detector": MICRO.to_dict()},
+                           "weights": {"detector": Detector(MICRO).state_dict()}})
     return path
 
 
@@ -93,7 +94,7 @@ def test_batch_size_does_not_change_detections(model, split, tmp_path):
     seq = split / "walking" / "clip01_0"
     one = read(run(["detect", seq, "--model", model, *THRESHOLD, "--batch-size", "1"]).stdout, tmp_path, "1.smot")[1]
     four = read(run(["detect", seq, "--model", model, *THRESHOLD, "--batch-size", "4"]).stdout, tmp_path, "4.smot")[1]
-    for x, y in zip(one[1:], four[1:]):
+    for x, y in zip(one[1:], four[1:], strict=True):
         assert x.n == y.n
         np.testing.assert_allclose(x.boxes, y.boxes, atol=1e-3)
         np.testing.assert_allclose(x.scores, y.scores, atol=1e-5)

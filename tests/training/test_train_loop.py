@@ -9,9 +9,9 @@ import numpy as np
 import orjson
 import pytest
 import torch
-
 from conftest import run
-from drawn import MICRO, draw_frame, write_split
+from drawn import MICRO, write_split
+
 from smot.errors import InputError, UsageError
 from smot.models.checkpoint import load_checkpoint
 from smot.training.data import Augment, boxes_to_canvas, fit_transform, letterbox, load_sequences, sample_batch
@@ -57,7 +57,7 @@ def test_clips_are_a_function_of_seed_step_rank(split):
     a = sample_batch(sequences, (128, 96), 2, 2, Augment((0.5, 1.5), 0.5), seed=1, step=7)
     b = sample_batch(sequences, (128, 96), 2, 2, Augment((0.5, 1.5), 0.5), seed=1, step=7)
     c = sample_batch(sequences, (128, 96), 2, 2, Augment((0.5, 1.5), 0.5), seed=1, step=7, rank=1)
-    assert np.array_equal(a[0], b[0]) and all(np.array_equal(x, y) for x, y in zip(a[2], b[2]))
+    assert np.array_equal(a[0], b[0]) and all(np.array_equal(x, y) for x, y in zip(a[2], b[2], strict=True))
     assert not np.array_equal(a[0], c[0])
     assert a[0].shape == (4, 3, 96, 128) and a[0].dtype == np.uint8 and a[1].shape == (4, 2)
 
@@ -215,3 +215,20 @@ def test_two_process_gloo_ddp_keeps_replicas_identical(split, tmp_path):
     assert checkpoint.data["training"]["world_size"] == 2
     for k, v in a.items():
         assert torch.equal(checkpoint.data["weights"]["detector"][k], v), k
+
+
+def test_rank_and_world_from_torchrun_or_slurm():
+    from smot.training.distributed import Dist, first_host, from_environment
+
+    assert from_environment({}) == Dist(0, 1, 0)
+    assert from_environment({"RANK": "3", "WORLD_SIZE": "8", "LOCAL_RANK": "1"}) == Dist(3, 8, 1)
+    env = {"SLURM_PROCID": "5", "SLURM_NTASKS": "8", "SLURM_LOCALID": "1", "SLURM_JOB_NODELIST": "gpu[03-04,7]",
+           "SLURM_JOB_ID": "1234"}
+    assert from_environment(env) == Dist(5, 8, 1)
+    # torch.distributed's env:// rendezvous reads these
+    assert (env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"]) == ("5", "8", "1")
+    assert (env["MASTER_ADDR"], env["MASTER_PORT"]) == ("gpu03", str(29500 + 234))
+    assert from_environment({"SLURM_PROCID": "0", "SLURM_NTASKS": "1"}) == Dist()  # one task: no group
+    assert first_host("node7") == "node7" and first_host("a[1-2],b3") == "a1"
+    with pytest.raises(UsageError, match="bad distributed environment"):
+        from_environment({"RANK": "x", "WORLD_SIZE": "2"})
