@@ -30,6 +30,10 @@ test: install
 schemas: install
 	$(BIN)/python -m smot.schema formats/schemas
 
+# Regenerate the command reference docs/cli.md from the commands.
+docs: install
+	$(BIN)/python -m smot.reference docs/cli.md
+
 bench: install
 	$(BIN)/python benchmarks/streams.py
 	$(BIN)/python benchmarks/score.py
