@@ -2,7 +2,7 @@
 #
 #   make install                      # .venv with torch (CPU build by default) and smot[dev]
 #   make install TORCH_SPEC='torch==2.14.1' PIP_EXTRA='--index-url https://download.pytorch.org/whl/cu128'
-#   make test                         # the whole suite (about N minutes on 2 cores)
+#   make test                         # the whole suite (about 2 minutes on 2 cores)
 
 PYTHON     ?= python3
 VENV       ?= .venv
@@ -11,7 +11,7 @@ PIP_EXTRA  ?=
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 
-.PHONY: install test schemas bench wordnet clean
+.PHONY: install test schemas docs bench wordnet clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ test: install
 # Regenerate the JSON Schemas in formats/schemas from the record definitions.
 schemas: install
 	$(BIN)/python -m smot.schema formats/schemas
+
+# Regenerate the command reference docs/cli.md from the commands.
+docs: install
+	$(BIN)/python -m smot.reference docs/cli.md
 
 bench: install
 	$(BIN)/python benchmarks/streams.py

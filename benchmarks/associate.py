@@ -76,8 +76,10 @@ def synthetic_stream(people: int, frames: int = 600, seed: int = 0, dim: int = 1
             pos[high] = 2 * (limit - half[high]) - pos[high]
         boxes = np.column_stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
         # the fraction of each box covered by the nearest (lowest-standing) box in front of it
-        iw = np.clip(np.minimum(boxes[:, None, 2], boxes[None, :, 2]) - np.maximum(boxes[:, None, 0], boxes[None, :, 0]), 0, None)
-        ih = np.clip(np.minimum(boxes[:, None, 3], boxes[None, :, 3]) - np.maximum(boxes[:, None, 1], boxes[None, :, 1]), 0, None)
+        iw = np.clip(np.minimum(boxes[:, None, 2], boxes[None, :, 2])
+                     - np.maximum(boxes[:, None, 0], boxes[None, :, 0]), 0, None)
+        ih = np.clip(np.minimum(boxes[:, None, 3], boxes[None, :, 3])
+                     - np.maximum(boxes[:, None, 1], boxes[None, :, 1]), 0, None)
         covered = iw * ih / (w * h)[:, None]
         in_front = boxes[None, :, 3] > boxes[:, None, 3]
         occlusion = np.where(in_front, covered, 0).max(axis=1, initial=0)

@@ -18,7 +18,12 @@ import typer
 from smot import __version__
 from smot.clikit import current, setup_logging
 from smot.errors import SmotError
-from smot.stages import associate, caption, convert, fuse, interact, render, score, synth
+from smot.stages import associate, caption, convert, detect, fuse, interact, render, run, score, synth, train
+
+# OpenMP threads that wait by sleeping, not spinning: on a machine shared with other busy processes
+# torch's spinning threads slowed `smot train` and `smot detect` 3-10x (docs/training.md). Stage modules
+# import torch only inside their commands, so this comes first; a value in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # typer may vendor click; its exception classes are reached through the public ones
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -39,11 +44,14 @@ app = typer.Typer(
 app.command("convert", no_args_is_help=True)(convert.command)
 app.command("associate")(associate.command)
 app.command("render", no_args_is_help=True)(render.command)
+app.command("detect", no_args_is_help=True)(detect.command)
+app.command("train", no_args_is_help=True)(train.command)
 app.command("synth", no_args_is_help=True)(synth.command)
 app.command("score", no_args_is_help=True)(score.command)
 app.command("fuse", no_args_is_help=True)(fuse.command)
 app.command("caption", no_args_is_help=True)(caption.command)
 app.command("interact", no_args_is_help=True)(interact.command)
+app.command("run", no_args_is_help=True)(run.command)
 
 
 def _version(value: bool) -> None:

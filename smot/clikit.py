@@ -83,3 +83,24 @@ def parse_size(text: str | None) -> tuple[int | None, int | None]:
     except ValueError:
         raise UsageError(f"--size must be WIDTHxHEIGHT in pixels, e.g. 1920x1080, got {text!r}") from None
     return width, height
+
+
+Shard = Annotated[
+    str | None,
+    typer.Option("--shard", help="Process only shard I of N (I from 0): the videos whose position in the input, "
+                      "counted from 0, is I modulo N. Run N processes with 0/N ... N-1/N.",
+                 metavar="I/N", show_default=False),
+]
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """`I/N` with 0 <= I < N; None means the whole input (0/1)."""
+    if text is None:
+        return 0, 1
+    try:
+        index, count = (int(v) for v in text.split("/"))
+        if not 0 <= index < count:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--shard must be I/N with 0 <= I < N, e.g. 0/4, got {text!r}") from None
+    return index, count

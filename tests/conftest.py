@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# as smot.cli does for the command line: test modules import torch before any CLI call, and its
+# spinning OpenMP threads crawl on a machine shared with other busy processes
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ROOT = Path(__file__).resolve().parents[1]
 # the shared folder beside the checkout (as in CI); SMOT_SHARED points elsewhere
 SHARED = Path(os.environ.get("SMOT_SHARED", ROOT.parent / "shared"))

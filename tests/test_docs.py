@@ -34,3 +34,18 @@ def test_format_index_links_every_page():
     for page in (ROOT / "formats").glob("*.md"):
         if page.name != "README.md":
             assert f"({page.name})" in index, f"formats/README.md does not link {page.name}"
+
+
+def test_command_reference_is_current():
+    """docs/cli.md lists every command and option, generated from the code (`make docs`)."""
+    from smot import reference
+
+    assert (ROOT / "docs" / "cli.md").read_text() == reference.render(), "run `make docs` and commit docs/cli.md"
+
+
+def test_readme_shows_every_command():
+    from smot import reference
+
+    readme = (ROOT / "README.md").read_text()
+    for name in reference.commands():
+        assert f"smot {name}" in readme, f"README.md does not show `smot {name}`"

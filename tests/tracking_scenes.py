@@ -67,8 +67,8 @@ def stream_records(videos: dict[str, list[Frame]], fps: float | None = 30.0) -> 
 def ids_by_person(people: list[np.ndarray], detections: list[Frame], tracks: list[Frame]) -> dict[int, set]:
     """For each person, the set of track ids their detections were given (det_index back to rows)."""
     out: dict[int, set] = {i: set() for i in range(len(people))}
-    for det, trk in zip(detections, tracks):
-        for track_id, row in zip(trk.ids.tolist(), trk.det_index.tolist()):
+    for det, trk in zip(detections, tracks, strict=True):
+        for track_id, row in zip(trk.ids.tolist(), trk.det_index.tolist(), strict=True):
             if row >= 0:
                 out[person_of_row(people, det, row)].add(track_id)
     return out

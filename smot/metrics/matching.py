@@ -93,7 +93,7 @@ def overlap(pred: list[Frame | None], gt: list[Frame | None], pred_ids: list[int
         return sums, shared
     p_lookup, g_lookup = _lookup(pred_ids), _lookup(gt_ids)
     iou = iou_plus_one if plus_one else box_iou
-    for p, g in zip(pred, gt, strict=False):  # either may stop early: no boxes
+    for p, g in zip(pred, gt, strict=True):  # either may stop early: no boxes
         if p is None or g is None or not p.n or not g.n:
             continue
         p_index, g_index = p_lookup(p.ids), g_lookup(g.ids)

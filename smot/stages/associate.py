@@ -121,7 +121,8 @@ def command(
         "--set", metavar="KEY=VALUE", help="An algorithm parameter (repeatable); see Parameters above.")] = None,
     box: Annotated[str, typer.Option(
         help="Box written per track: detection (the matched detection's box, so box features stay aligned) "
-             "or filter (what the official tracker outputs: Kalman state, or OC-SORT's last observation).")] = "detection",
+             "or filter (what the official tracker outputs: Kalman state, or OC-SORT's last observation).")
+    ] = "detection",
     min_track_length: Annotated[int, typer.Option(
         help="Drop tracks with fewer boxes than this in their video (the paper drops < 5). Above 1 it "
              "holds each video until it ends.")] = 0,

@@ -115,7 +115,11 @@ class ByteTracker(Tracker):
             xyah_predict(mean, cov)
             s.mean[:, pool], s.cov[:, pool] = mean, cov
             pool_tlbr = xyah_to_tlbr(mean)
-        cost = 1 - iou_plus1(pool_tlbr, det_tlbr[high])
+        # the IoU of every track box (pool, then unconfirmed) with every detection, once: each
+        # association below reads its block (the same values three separate calls would give)
+        unconfirmed_tlbr = xyah_to_tlbr(s.mean.take(unconfirmed, axis=1)) if len(unconfirmed) else pool_tlbr[:0]
+        overlaps = iou_plus1(np.concatenate([pool_tlbr, unconfirmed_tlbr]), det_tlbr)
+        cost = 1 - overlaps[:len(pool)][:, high]
         if not p.mot20:
             cost = _fuse_score(cost, scores[high])
         rows1, cols1 = assign(cost, p.match_thresh)
@@ -132,7 +136,7 @@ class ByteTracker(Tracker):
         if len(remaining):
             newly_lost = remaining
             if len(low):
-                rows2, cols2 = assign(1 - iou_plus1(pool_tlbr[left], det_tlbr[low]), SECOND_MATCH_THRESH)
+                rows2, cols2 = assign(1 - overlaps[:len(pool)][left][:, low], SECOND_MATCH_THRESH)
                 matched2, det2 = remaining[rows2], low[cols2]
                 still = np.ones(len(remaining), dtype=bool)
                 still[rows2] = False
@@ -145,7 +149,7 @@ class ByteTracker(Tracker):
         matched3 = det3 = none
         dead_unconfirmed = unconfirmed
         if len(unconfirmed) and len(rest):
-            cost = 1 - iou_plus1(xyah_to_tlbr(s.mean.take(unconfirmed, axis=1)), det_tlbr[rest])
+            cost = 1 - overlaps[len(pool):][:, rest]
             if not p.mot20:
                 cost = _fuse_score(cost, scores[rest])
             rows3, cols3 = assign(cost, UNCONFIRMED_MATCH_THRESH)

@@ -36,8 +36,15 @@ import numpy as np
 from smot.errors import InputError
 from smot.records import Frame
 from smot.trackers.base import Slots, Step, Tracker, check_at_least
-from smot.trackers.kalman import (CHI2INV95_4, tlbr_to_xyah, xyah_gating_distance, xyah_initiate,
-                                  xyah_predict, xyah_to_tlbr, xyah_update)
+from smot.trackers.kalman import (
+    CHI2INV95_4,
+    tlbr_to_xyah,
+    xyah_gating_distance,
+    xyah_initiate,
+    xyah_predict,
+    xyah_to_tlbr,
+    xyah_update,
+)
 from smot.trackers.matching import lapjv_full
 
 TENTATIVE, CONFIRMED = 1, 2
@@ -47,7 +54,8 @@ INFTY_COST = 1e5
 @dataclass(frozen=True)
 class DeepSortParams:
     min_confidence: float = field(default=0.3, metadata={"doc": "detections with s >= min_confidence are tracked"})
-    min_detection_height: float = field(default=0.0, metadata={"doc": "detections lower than this (pixels) are ignored"})
+    min_detection_height: float = field(default=0.0, metadata={
+        "doc": "detections lower than this (pixels) are ignored"})
     nms_max_overlap: float = field(default=1.0, metadata={"doc": (
         "non-maximum suppression: drop detections overlapping a higher-scored one by more than this (1.0: off)")})
     max_cosine_distance: float = field(default=0.2, metadata={"doc": "largest appearance (cosine) distance of a match"})
@@ -155,13 +163,13 @@ class GrowingGallery:
         self.count: dict[int, int] = {}
 
     def start(self, slots: np.ndarray, features: np.ndarray, capacity: int) -> None:
-        for slot, feature in zip(slots.tolist(), features):
+        for slot, feature in zip(slots.tolist(), features, strict=True):
             self.data[slot] = np.empty((8, len(feature)), np.float32)
             self.data[slot][0] = feature
             self.count[slot] = 1
 
     def add(self, slots: np.ndarray, features: np.ndarray) -> None:
-        for slot, feature in zip(slots.tolist(), features):
+        for slot, feature in zip(slots.tolist(), features, strict=True):
             n = self.count[slot]
             if n == len(self.data[slot]):
                 grown = np.empty((2 * n, self.data[slot].shape[1]), np.float32)
@@ -236,7 +244,7 @@ class DeepSortTracker(Tracker):
             mean, cov = xyah_predict(s.mean.take(order, axis=1), s.cov.take(order, axis=1))
             s.mean[:, order], s.cov[:, order] = mean, cov
             s.time_since_update[order] += 1
-        tsu = s.time_since_update[order]
+        s.time_since_update[order]
         confirmed = order[s.state[order] == CONFIRMED]
         unconfirmed = order[s.state[order] != CONFIRMED]
 
@@ -341,12 +349,12 @@ class DeepSortTracker(Tracker):
         s = self.tracks
         if len(matched):
             self.gallery.add(matched[was_confirmed], features[positions[was_confirmed]])
-            for slot, pos in zip(matched[~was_confirmed].tolist(), positions[~was_confirmed].tolist()):
+            for slot, pos in zip(matched[~was_confirmed].tolist(), positions[~was_confirmed].tolist(), strict=True):
                 self.pending[slot].append(features[pos])
                 if s.state[slot] == CONFIRMED:
                     waiting = self.pending.pop(slot)
                     self.gallery.start(np.array([slot]), waiting[0][None], capacity)
                     for feature in waiting[1:]:
                         self.gallery.add(np.array([slot]), feature[None])
-        for slot, pos in zip(born.tolist(), left.tolist()):
+        for slot, pos in zip(born.tolist(), left.tolist(), strict=True):
             self.pending[slot] = [features[pos]]

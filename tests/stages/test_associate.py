@@ -151,7 +151,7 @@ def test_detection_boxes_keep_features_aligned(tmp_path, scene):
     source = write_stream(tmp_path / "d.smot", header, records)
     _, out = read_stream(run(["associate", source]).stdout, tmp_path)
     tracks = [r for r in out if isinstance(r, Frame)]
-    for det, trk in zip(frames, tracks):
+    for det, trk in zip(frames, tracks, strict=True):
         rows = trk.det_index
         np.testing.assert_array_equal(trk.boxes, det.boxes[rows])
         np.testing.assert_array_equal(trk.features, det.features[rows])
@@ -185,7 +185,7 @@ def test_min_track_length_drops_short_tracks_per_video(tmp_path):
         frames = [r for r in out if isinstance(r, Frame)]
         assert [f.frame for f in frames] == list(range(1, 13))
         ids = np.concatenate([f.ids for f in frames])
-        counts[n] = dict(zip(*np.unique(ids, return_counts=True)))
+        counts[n] = dict(zip(*np.unique(ids, return_counts=True), strict=True))
     assert counts[0] == {1: 12, 2: 4}
     assert counts[4] == {1: 12, 2: 4}
     assert counts[5] == {1: 12}

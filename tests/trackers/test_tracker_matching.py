@@ -77,12 +77,12 @@ def test_sort_matching_equals_the_official_association():
         overlap = iou(boxes(rng, rng.integers(1, 12)), boxes(rng, rng.integers(1, 12)))
         above = overlap > 0.3
         if above.sum(1).max() == 1 and above.sum(0).max() == 1:
-            official = set(zip(*map(np.ndarray.tolist, np.nonzero(above))))
+            official = set(zip(*map(np.ndarray.tolist, np.nonzero(above)), strict=True))
         else:
             _, x, _ = lap.lapjv(-overlap, extend_cost=True)
-            official = {(r, c) for r, c in zip(*pairs(x)) if overlap[r, c] >= 0.3}
+            official = {(r, c) for r, c in zip(*pairs(x), strict=True) if overlap[r, c] >= 0.3}
         rows, cols = match_iou(overlap, 0.3)
-        assert set(zip(rows.tolist(), cols.tolist())) == official
+        assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == official
 
 
 def test_full_assignment_of_clipped_costs_equals_linear_sum_assignment():
@@ -91,9 +91,9 @@ def test_full_assignment_of_clipped_costs_equals_linear_sum_assignment():
     for cost in random_costs(rng):
         clipped = np.where(cost * 0.5 > 0.2, 0.2 + 1e-5, cost * 0.5)
         r, c = linear_sum_assignment(clipped)
-        official = {(i, j) for i, j in zip(r.tolist(), c.tolist()) if clipped[i, j] <= 0.2}
+        official = {(i, j) for i, j in zip(r.tolist(), c.tolist(), strict=True) if clipped[i, j] <= 0.2}
         rows, cols = lapjv_full(clipped)
-        assert {(i, j) for i, j in zip(rows.tolist(), cols.tolist()) if clipped[i, j] <= 0.2} == official
+        assert {(i, j) for i, j in zip(rows.tolist(), cols.tolist(), strict=True) if clipped[i, j] <= 0.2} == official
 
 
 def test_lapjv_full_equals_lapjv_extend_cost():

@@ -115,7 +115,7 @@ def test_each_tracker_counts_ids_from_one(algorithm):
 def test_detection_box_mode_points_back_at_the_detection(algorithm):
     people = [walk(20, x=100, y=300, vx=4), walk(20, x=500, y=320, vx=-4), walk(20, x=900, y=280, vy=2)]
     detections = frames_of(people, scores=[0.9, 0.8, 0.7])
-    for det, trk in zip(detections, track(algorithm, detections)):
+    for det, trk in zip(detections, track(algorithm, detections), strict=True):
         rows = trk.det_index
         assert (rows >= 0).all()
         np.testing.assert_array_equal(trk.boxes, det.boxes[rows])
@@ -128,7 +128,7 @@ def test_filter_box_mode_is_close_to_the_detection_on_straight_motion(algorithm)
     people = [walk(30, x=100, y=300, vx=5)]
     detections = frames_of(people)
     tracks = track(algorithm, detections, box="filter")
-    for det, trk in zip(detections[5:], tracks[5:]):
+    for det, trk in zip(detections[5:], tracks[5:], strict=True):
         assert trk.n == 1
         assert np.abs(trk.boxes - det.boxes[trk.det_index]).max() < 2.0
 
@@ -138,7 +138,7 @@ def test_ocsort_filter_box_is_the_observation():
     people = [walk(10, x=100, y=300, vx=5)]
     detections = frames_of(people)
     tracks = track("ocsort", detections, box="filter")
-    for det, trk in zip(detections[1:], tracks[1:]):
+    for det, trk in zip(detections[1:], tracks[1:], strict=True):
         np.testing.assert_array_equal(trk.boxes, det.boxes)
 
 

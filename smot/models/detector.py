@@ -1,0 +1,196 @@
+"""The SMOTer detector (paper §4.1; official sizes in reference §4.1-4.2).
+
+    image (B, 3, H, W) uint8 RGB
+      -> DLA backbone (dla.py): levels 3-5, strides 8-32
+      -> BiFPN neck (fpn.py): P3..P7, `neck_channels` each
+      -> CenterNet head (centernet.py): objectness heatmap + ltrb boxes per level
+      -> decode: sqrt(sigmoid) scores > tau_p, NMS, top-k              -> boxes, scores
+      -> RoIAlign 7x7 on P3 (ops.py), Linear -> 1024, Linear -> 1024    -> box features (4 tokens x 256)
+      -> P3 (valid part) average-pooled to a 16x16 grid                 -> context (C tokens x 256)
+
+`DetectorConfig` holds every size; the presets `paper` and `tiny` are two instances of it. Frames
+are letterboxed into the `input_size` canvas: resized by one factor to fit, padded right and bottom.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from smot.models.centernet import CenterNetHead, build_targets, centernet_losses, decode, flatten_levels
+from smot.models.dla import DLA
+from smot.models.fpn import BiFPN
+from smot.models.ops import roi_align
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    # input: frames are letterboxed into this canvas (sides multiples of the coarsest stride / 2)
+    input_size: tuple[int, int] = (1088, 608)  # (width, height) pixels
+    pixel_mean: tuple[float, float, float] = (123.675, 116.28, 103.53)  # RGB, 0-255
+    pixel_std: tuple[float, float, float] = (58.395, 57.12, 57.375)
+    # backbone: DLA-34
+    dla_channels: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
+    dla_levels: tuple[int, ...] = (1, 1, 1, 2, 2, 1)
+    stem_stride: int = 1  # 2 halves every map (a cheaper stem for small CPU models)
+    # neck: BiFPN over P3..P(2 + neck_levels)
+    neck_channels: int = 160
+    neck_levels: int = 5
+    neck_repeats: int = 3
+    norm_groups: int = 32
+    # CenterNet head
+    head_convs: int = 4
+    size_ranges: tuple[tuple[float, float], ...] = ((0, 80), (64, 160), (128, 320), (256, 640), (512, 1e8))
+    min_overlap: float = 0.8
+    min_radius: float = 4.0
+    focal_alpha: float = 0.25
+    focal_beta: float = 4.0
+    focal_gamma: float = 2.0
+    pos_weight: float = 0.5
+    neg_weight: float = 0.5
+    box_weight: float = 1.0
+    pre_nms_topk: int = 1000
+    nms_iou: float = 0.6
+    post_nms_topk: int = 128
+    # per-box features: RoIAlign on P3, then two Linear + ReLU to box_tokens x token_dim
+    roi_size: int = 7
+    roi_sampling: int = 2
+    box_tokens: int = 4
+    token_dim: int = 256
+    # per-frame context: P3 pooled to context_grid x context_grid, one token per channel
+    context_grid: int = 16
+
+    @property
+    def strides(self) -> list[int]:
+        return [8 * self.stem_stride * 2 ** i for i in range(self.neck_levels)]
+
+    def to_dict(self) -> dict:
+        return {k: list(map(list, v)) if k == "size_ranges" else (list(v) if isinstance(v, tuple) else v)
+                for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DetectorConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown detector config fields: {', '.join(sorted(unknown))}")
+        d = {k: (tuple(map(tuple, v)) if k == "size_ranges" else tuple(v) if isinstance(v, list) else v)
+             for k, v in d.items()}
+        return cls(**d)
+
+
+PRESETS = {
+    # official sizes (reference §4.1-4.2); canvas 1088x608 (official tests at long side 1560)
+    "paper": DetectorConfig(),
+    # narrow DLA with a stride-2 stem, one 64-channel BiFPN cell over P3-P5, 2 head convs:
+    # trains on synth frames on a 2-core CPU in minutes (README: measured figures)
+    "tiny": DetectorConfig(
+        input_size=(320, 192), dla_channels=(8, 16, 24, 48, 96, 128), stem_stride=2,
+        neck_channels=64, neck_levels=3, neck_repeats=1, norm_groups=16, head_convs=2,
+        size_ranges=((0, 64), (48, 128), (96, 1e8)), min_radius=4.0, pre_nms_topk=300, post_nms_topk=64),
+}
+
+
+class BoxFeatureHead(nn.Module):
+    """RoIAlign on P3 -> (K, C*P*P) -> Linear, ReLU, Linear, ReLU -> (K, box_tokens * token_dim)."""
+
+    def __init__(self, channels: int, config: DetectorConfig):
+        super().__init__()
+        dim = config.box_tokens * config.token_dim
+        self.fc1 = nn.Linear(channels * config.roi_size ** 2, dim)
+        self.fc2 = nn.Linear(dim, dim)
+        for fc in (self.fc1, self.fc2):  # detectron2's c2_xavier_fill, as the official FCHead
+            nn.init.kaiming_uniform_(fc.weight, a=1)
+            nn.init.zeros_(fc.bias)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:  # (K, C, P, P)
+        return torch.relu(self.fc2(torch.relu(self.fc1(pooled.flatten(1)))))  # (K, dim)
+
+
+class Detector(nn.Module):
+    def __init__(self, config: DetectorConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.backbone = DLA(c.dla_channels, c.dla_levels, c.stem_stride)
+        self.neck = BiFPN(self.backbone.out_channels, c.neck_channels, c.neck_levels, c.neck_repeats, c.norm_groups)
+        self.head = CenterNetHead(c.neck_channels, c.head_convs, c.neck_levels, c.norm_groups)
+        self.box_head = BoxFeatureHead(c.neck_channels, c)
+        self.register_buffer("pixel_mean", torch.tensor(c.pixel_mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(c.pixel_std).view(1, 3, 1, 1), persistent=False)
+
+    # -- shared ------------------------------------------------------------------------------------
+
+    def pyramid(self, images: torch.Tensor, sizes: torch.Tensor) -> list[torch.Tensor]:
+        """images (B, 3, H, W) uint8 RGB, sizes (B, 2) valid (h, w) -> [P3 (B, C, H/8, W/8), ...]."""
+        B, _, H, W = images.shape
+        x = (images.to(self.pixel_mean.dtype) - self.pixel_mean) / self.pixel_std
+        ys = torch.arange(H, device=images.device)[None, :, None] < sizes[:, 0, None, None]
+        xs = torch.arange(W, device=images.device)[None, None, :] < sizes[:, 1, None, None]
+        x = x * (ys & xs)[:, None].to(x.dtype)  # padding reads 0 after normalisation
+        if images.is_cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.neck(self.backbone(x))
+
+    # -- training ----------------------------------------------------------------------------------
+
+    def forward(self, images: torch.Tensor, sizes: torch.Tensor, boxes: list[torch.Tensor],
+                reduce=None) -> dict[str, torch.Tensor]:
+        """The detection losses of a batch; boxes per image (n_i, 4) xyxy canvas pixels.
+
+        `reduce(value) -> mean over processes` normalises by the positives of all processes (DDP).
+        """
+        c = self.config
+        feats = self.pyramid(images, sizes)
+        heatmaps, ltrbs = self.head(feats)
+        shapes = [tuple(h.shape[-2:]) for h in heatmaps]
+        with torch.no_grad():
+            target_hm, target_ltrb, positives = build_targets(
+                boxes, shapes, c.strides, list(c.size_ranges), c.min_overlap, c.min_radius)
+            num_pos = torch.tensor(float(len(positives)), device=images.device)
+            num_reg = (target_ltrb.max(dim=2).values >= 0).sum().float()
+            if reduce is not None:
+                num_pos, num_reg = reduce(num_pos), reduce(num_reg)
+        return centernet_losses(
+            flatten_levels(heatmaps)[..., 0], flatten_levels(ltrbs), target_hm, target_ltrb, positives,
+            alpha=c.focal_alpha, beta=c.focal_beta, gamma=c.focal_gamma, pos_weight=c.pos_weight,
+            neg_weight=c.neg_weight, reg_weight=c.box_weight, num_pos=float(num_pos), num_reg=float(num_reg))
+
+    # -- inference ---------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def detect(self, images: torch.Tensor, sizes: torch.Tensor, score_threshold: float,
+               features: bool = True) -> list[dict[str, torch.Tensor]]:
+        """Per image: boxes (k, 4) xyxy canvas pixels, scores (k,), and with `features` the box
+        features (k, box_tokens * token_dim) and context (C, context_grid**2), all float32."""
+        c = self.config
+        feats = self.pyramid(images, sizes)
+        heatmaps, ltrbs = self.head(feats)
+        found = decode(heatmaps, ltrbs, c.strides, min_score=score_threshold, pre_nms_topk=c.pre_nms_topk,
+                       nms_iou=c.nms_iou, post_nms_topk=c.post_nms_topk)
+        out = []
+        p3, stride = feats[0], c.strides[0]
+        for b, (boxes, scores) in enumerate(found):
+            result = {"boxes": boxes.float(), "scores": scores.float()}
+            if features:
+                fmap = p3[b].float()
+                pooled = roi_align(fmap, boxes.float(), c.roi_size, 1.0 / stride, c.roi_sampling)
+                result["features"] = self.box_head(pooled).float()
+                h, w = (math.ceil(int(v) / stride) for v in sizes[b])
+                grid = F.adaptive_avg_pool2d(fmap[:, :h, :w], c.context_grid)  # (C, g, g)
+                result["context"] = grid.flatten(1)  # (C, g*g)
+            out.append(result)
+        return out
+
+
+def build_detector(config: DetectorConfig | dict) -> Detector:
+    if isinstance(config, dict):
+        config = DetectorConfig.from_dict(config)
+    return Detector(config)
+
+
+
