@@ -11,7 +11,7 @@ PIP_EXTRA  ?=
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 
-.PHONY: install test schemas docs bench wordnet clean
+.PHONY: install test demo schemas docs bench wordnet clean
 
 install: $(STAMP)
 
@@ -25,6 +25,26 @@ $(STAMP): pyproject.toml Makefile
 
 test: install
 	$(BIN)/python -m pytest -n 2 -q
+
+# The main job, end to end on a fresh machine: a synthetic dataset, the tiny model trained on it
+# (kept: a second `make demo` reuses demo/model.pt), the whole pipeline on the test videos, the
+# scores, one video drawn with everything on it. DEMO_TRAIN shortens or lengthens the training.
+DEMO       ?= demo
+DEMO_TRAIN ?= --set steps=DEMO_STEPS --set semantic_start=DEMO_START
+SMOT       := $(BIN)/smot
+
+demo: install $(DEMO)/model.pt
+	$(SMOT) run $(DEMO)/data/test -m $(DEMO)/model.pt --drop-features -o $(DEMO)/result.smot
+	$(SMOT) score $(DEMO)/result.smot --gt $(DEMO)/data/test --table -o $(DEMO)/report.json
+	$(SMOT) render $(DEMO)/data/test $(DEMO)/result.smot --video DEMO_VIDEO -o $(DEMO)/demo.mp4 \
+	    --contact-sheet $(DEMO)/sheet.png
+	@echo "demo: scores in $(DEMO)/report.json, the drawn video $(DEMO)/demo.mp4, frames $(DEMO)/sheet.png"
+
+$(DEMO)/data/train:
+	$(SMOT) synth $(DEMO)/data --train DEMO_VIDEOS --test 6
+
+$(DEMO)/model.pt: | $(DEMO)/data/train
+	$(SMOT) train $(DEMO)/data/train --preset tiny $(DEMO_TRAIN) -o $@
 
 # Regenerate the JSON Schemas in formats/schemas from the record definitions.
 schemas: install
@@ -45,4 +65,4 @@ wordnet: install
 	$(BIN)/python -m smot.metrics.wordnet $(VENV)/nltk_data
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache $(DEMO)

@@ -61,6 +61,9 @@ class DetectorConfig:
     roi_sampling: int = 2
     box_tokens: int = 4
     token_dim: int = 256
+    # also RoIAlign each box on the image's own pixels (3 x roi_size^2 more inputs to the box head):
+    # colours a narrow from-scratch P3 blurs away (tiny); the official head reads P3 only
+    box_rgb: bool = False
     # per-frame context: P3 pooled to context_grid x context_grid, one token per channel
     context_grid: int = 16
 
@@ -91,23 +94,25 @@ PRESETS = {
     "tiny": DetectorConfig(
         input_size=(320, 192), dla_channels=(8, 16, 24, 48, 96, 128), stem_stride=2,
         neck_channels=64, neck_levels=3, neck_repeats=1, norm_groups=16, head_convs=2,
-        size_ranges=((0, 64), (48, 128), (96, 1e8)), min_radius=4.0, pre_nms_topk=300, post_nms_topk=64),
+        size_ranges=((0, 64), (48, 128), (96, 1e8)), min_radius=4.0, pre_nms_topk=300, post_nms_topk=64,
+        box_rgb=True),
 }
 
 
 class BoxFeatureHead(nn.Module):
-    """RoIAlign on P3 -> (K, C*P*P) -> Linear, ReLU, Linear, ReLU -> (K, box_tokens * token_dim)."""
+    """RoIAlign on P3 (and the pixels, `box_rgb`) -> (K, (C [+ 3]) * P * P) -> Linear, ReLU, Linear,
+    ReLU -> (K, box_tokens * token_dim)."""
 
     def __init__(self, channels: int, config: DetectorConfig):
         super().__init__()
         dim = config.box_tokens * config.token_dim
-        self.fc1 = nn.Linear(channels * config.roi_size ** 2, dim)
+        self.fc1 = nn.Linear((channels + 3 * config.box_rgb) * config.roi_size ** 2, dim)
         self.fc2 = nn.Linear(dim, dim)
         for fc in (self.fc1, self.fc2):  # detectron2's c2_xavier_fill, as the official FCHead
             nn.init.kaiming_uniform_(fc.weight, a=1)
             nn.init.zeros_(fc.bias)
 
-    def forward(self, pooled: torch.Tensor) -> torch.Tensor:  # (K, C, P, P)
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:  # (K, inputs) from Detector.pool_boxes
         return torch.relu(self.fc2(torch.relu(self.fc1(pooled.flatten(1)))))  # (K, dim)
 
 
@@ -135,6 +140,18 @@ class Detector(nn.Module):
         if images.is_cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         return self.neck(self.backbone(x))
+
+    def pool_boxes(self, p3: torch.Tensor, image: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        """The box-feature head's inputs for boxes (K, 4) xyxy canvas pixels of one image: RoIAlign
+        on its P3 (C, H/s, W/s), and with `box_rgb` on its pixels (3, H, W uint8 RGB, normalised
+        as the backbone's input), flattened -> (K, (C [+ 3]) * P * P) float32."""
+        c = self.config
+        pooled = roi_align(p3.float(), boxes, c.roi_size, 1.0 / c.strides[0], c.roi_sampling).flatten(1)
+        if not c.box_rgb:
+            return pooled
+        pixels = roi_align(image.float(), boxes, c.roi_size, 1.0, c.roi_sampling)
+        pixels = (pixels - self.pixel_mean[0].float()) / self.pixel_std[0].float()
+        return torch.cat([pooled, pixels.flatten(1)], 1)
 
     # -- training ----------------------------------------------------------------------------------
 
@@ -178,8 +195,7 @@ class Detector(nn.Module):
             result = {"boxes": boxes.float(), "scores": scores.float()}
             if features:
                 fmap = p3[b].float()
-                pooled = roi_align(fmap, boxes.float(), c.roi_size, 1.0 / stride, c.roi_sampling)
-                result["features"] = self.box_head(pooled).float()
+                result["features"] = self.box_head(self.pool_boxes(fmap, images[b], boxes.float())).float()
                 h, w = (math.ceil(int(v) / stride) for v in sizes[b])
                 grid = F.adaptive_avg_pool2d(fmap[:, :h, :w], c.context_grid)  # (C, g, g)
                 result["context"] = grid.flatten(1)  # (C, g*g)

@@ -37,6 +37,25 @@ import torch.nn.functional as F
 from torch import nn
 
 FUSIONS = ("attention", "mlp", "concatenation", "addition")
+INPUT_NORMS = ("none", "layer", "batch")
+
+
+def token_norm(kind: str, dim: int) -> nn.Module:
+    """The input normalisation of a fusion module, over the last axis of (..., dim) tokens."""
+    if kind == "layer":
+        return nn.LayerNorm(dim)
+    if kind == "batch":
+        return TokenBatchNorm(dim)
+    return nn.Identity()
+
+
+class TokenBatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d over the last axis of (..., dim) tokens: every token of the batch is a sample."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.numel() == 0 or (self.training and x[..., 0].numel() < 2):
+            return x
+        return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,10 @@ class SemanticConfig:
     max_video_frames: int = 16  # concatenation-based video fusion keeps this many frames, evenly spaced
     max_track_frames: int = 128  # concatenation-based trajectory fusion keeps this many frames (official: no cap)
     temporal_encoding: bool = False  # add a sinusoidal encoding of time to trajectory tokens (official: none)
+    # normalise box and context tokens before fusion: none (official), layer (each token), or batch
+    # (each dimension over the boxes of a batch, running statistics at inference: removes what all
+    # people share, so what tells them apart is not a few percent of the input)
+    input_norm: str = "none"
     # interaction head (Eq. 5): CA, the active tokens pooled to interaction_tokens, MLP
     interaction_tokens: int = 128
     interaction_hidden: int = 2048
@@ -74,6 +97,8 @@ class SemanticConfig:
     label_smoothing: float = 0.1
 
     def __post_init__(self) -> None:
+        if self.input_norm not in INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {', '.join(INPUT_NORMS)}, got {self.input_norm!r}")
         for name in ("video_fusion", "trajectory_fusion"):
             if getattr(self, name) not in FUSIONS:
                 raise ValueError(f"{name} must be one of {', '.join(FUSIONS)}, got {getattr(self, name)!r}")
@@ -106,6 +131,7 @@ PRESETS = {
     # narrow blocks and a 2-layer decoder of width 128: trains with the tiny detector on a 2-core CPU
     "tiny": SemanticConfig(
         d_model=128, heads=4, ffn=256, max_video_frames=8, max_track_frames=32, temporal_encoding=True,
+        input_norm="batch",
         interaction_tokens=8, interaction_hidden=256, shared_decoder=False, decoder_layers=2,
         decoder_hidden=128, decoder_heads=4, decoder_ffn=256, decoder_positions=64, max_length=64),
 }
@@ -235,12 +261,13 @@ class VideoFusion(nn.Module):
 
     def __init__(self, c: SemanticConfig):
         super().__init__()
+        self.norm = token_norm(c.input_norm, c.context_dim)
         self.project = nn.Identity() if c.context_dim == c.d_model else nn.Linear(c.context_dim, c.d_model)
         self.fuse = StepFusion(c.video_fusion, c.d_model, c.heads, c.ffn, c.dropout, c.video_init_frames,
                                c.max_video_frames)
 
     def forward(self, context: torch.Tensor) -> torch.Tensor:
-        x = self.project(context)[None]  # (1, N, C, d)
+        x = self.project(self.norm(context))[None]  # (1, N, C, d)
         tokens, _ = self.fuse(x, torch.tensor([x.shape[1]], device=x.device))
         return tokens[0]  # (T, d)
 
@@ -255,6 +282,7 @@ class TrajectoryFusion(nn.Module):
     def __init__(self, c: SemanticConfig):
         super().__init__()
         self.c = c
+        self.norm = token_norm(c.input_norm, c.box_token_dim)
         self.project = nn.Identity() if c.box_token_dim == c.d_model else nn.Linear(c.box_token_dim, c.d_model)
         self.fuse = StepFusion(c.trajectory_fusion, c.d_model, c.heads, c.ffn, c.dropout, 1, c.max_track_frames)
 
@@ -262,9 +290,11 @@ class TrajectoryFusion(nn.Module):
         c = self.c
         lengths = torch.tensor([len(t) for t in tracks], device=tracks[0].device)
         N = int(lengths.max())
+        # normalised before padding, so batch statistics see real boxes only
+        tracks = self.norm(torch.cat(tracks).reshape(-1, c.box_tokens, c.box_token_dim)).split(lengths.tolist())
         x = tracks[0].new_zeros(len(tracks), N, c.box_tokens, c.box_token_dim)
         for b, t in enumerate(tracks):
-            x[b, : len(t)] = t.reshape(len(t), c.box_tokens, c.box_token_dim)
+            x[b, : len(t)] = t
         x = self.project(x)  # (B, N, 4, d)
         if c.temporal_encoding:
             x = x + sinusoid(torch.arange(N, device=x.device), c.d_model).to(x.dtype)[None, :, None]

@@ -109,11 +109,12 @@ def command(
     smot detect clip.mp4 -m m.pt | smot associate | smot fuse -m m.pt | smot caption -m m.pt
     """
     from smot.models.semantics import load_semantics
-    from smot.stages.semantic_common import resolve_device
+    from smot.stages.semantic_common import check_same_detector, resolve_device
 
     config = FuseConfig(device=resolve_device(device), batch_size=batch_size)
     with StreamReader(source, expect=["smot.tracks"], hint=HINT) as reader:
         semantics, checkpoint = load_semantics(model, config.device)
+        check_same_detector(reader.header, checkpoint.sha256, source)
         header = make_header("smot.fused", "smot fuse", {"batch_size": batch_size}, [reader.header],
                              model=checkpoint.sha256)
         with StreamWriter(output, header, encoding) as writer:

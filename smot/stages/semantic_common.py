@@ -24,16 +24,20 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def fusing_model(header: Header) -> str | None:
-    """The sha256 of the model that wrote the fused features of a stream (the nearest `smot fuse`
-    in its provenance), or None when no fuse stage is recorded."""
+def producing_model(header: Header, tool: str) -> str | None:
+    """The sha256 of the model of the nearest `tool` stage (e.g. "smot fuse") in a stream's
+    provenance, or None when no such stage is recorded."""
     todo: list[dict] = [header.to_wire(binary=False)]
     while todo:
         h = todo.pop(0)
-        if h.get("tool") == "smot fuse":
+        if h.get("tool") == tool:
             return h.get("model")
         todo.extend(i for i in h.get("inputs", []) if isinstance(i, dict))
     return None
+
+
+def fusing_model(header: Header) -> str | None:
+    return producing_model(header, "smot fuse")
 
 
 def check_same_model(header: Header, sha256: str, source: str) -> None:
@@ -42,6 +46,17 @@ def check_same_model(header: Header, sha256: str, source: str) -> None:
     if fused_by is not None and fused_by != sha256:
         raise InputError(f"the features were fused by model {fused_by[:12]}, but --model is {sha256[:12]}",
                          source, hint="fuse, caption and interact with the same --model")
+
+
+def check_same_detector(header: Header, sha256: str, source: str) -> None:
+    """Box features are only meaningful to the semantic model trained on that box-feature head:
+    a stream from `smot detect` must come from the checkpoint that fuses it (features from an
+    outside detector carry no smot detect header and are taken as they are)."""
+    detected_by = producing_model(header, "smot detect")
+    if detected_by is not None and detected_by != sha256:
+        raise InputError(f"the box features were made by model {detected_by[:12]}, but --model is {sha256[:12]}",
+                         source, hint="detect with the checkpoint that fuses: smot detect IN -m M.pt | ... "
+                                      "| smot fuse -m M.pt (or smot run IN -m M.pt)")
 
 
 def fused_features(held: Iterable[Record]) -> tuple[list[TrajectoryFeature], VideoFeature | None]:

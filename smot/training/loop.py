@@ -425,7 +425,7 @@ def _semantic_data(data: str, run: Run, provenance: dict) -> list:
 def _semantics(clips: list, model_config: DetectorConfig, config: TrainConfig, run: Run,
                semantic_config: SemanticConfig | None, resumed):
     """The semantic model: from the checkpoint being resumed, else new for this detector and data."""
-    from smot.models.semantics import Semantics, SemanticConfig
+    from smot.models.semantics import SemanticConfig, Semantics
     from smot.training.semantic import build_semantics
 
     if resumed is not None:

@@ -123,7 +123,7 @@ class ClipPass:
 
     numbers: list[int]  # frame numbers in the video
     tracks: list[Frame]  # tracks (ids, source-pixel boxes, det_index into `pooled`)
-    pooled: list[torch.Tensor]  # per frame (k, C, P, P) RoIAlign of its boxes on P3
+    pooled: list[torch.Tensor]  # per frame (k, inputs) box-head inputs of its boxes (Detector.pool_boxes)
     context: torch.Tensor  # (N, C, g*g) context tokens
 
 
@@ -132,7 +132,6 @@ def tracking_pass(detector, seq: SemanticSequence, numbers: list[int], threshold
                   stride: int, chunk: int, device: torch.device) -> ClipPass:
     """Detect (or take the given tracks), pool and associate one clip; detector in eval mode."""
     from smot.models.centernet import decode
-    from smot.models.ops import roi_align
     from smot.trackers import make_tracker
     from smot.training.data import boxes_to_source, fit_transform, letterbox
 
@@ -171,7 +170,7 @@ def tracking_pass(detector, seq: SemanticSequence, numbers: list[int], threshold
                               torch.ones(len(boxes), device=device)))
         h, w = (math.ceil(v / stride_p3) for v in (transform.valid[1], transform.valid[0]))
         for b, (boxes, scores) in enumerate(found):
-            pooled.append(roi_align(p3[b], boxes.float(), c.roi_size, 1.0 / stride_p3, c.roi_sampling))
+            pooled.append(detector.pool_boxes(p3[b], images_t[b], boxes.float()))
             context.append(F.adaptive_avg_pool2d(p3[b][:, :h, :w], c.context_grid).flatten(1))
             detections.append((boxes.float().cpu().numpy().astype(np.float64), scores.float().cpu().numpy()))
     detector.train(was_training)
@@ -202,7 +201,7 @@ def tracking_pass(detector, seq: SemanticSequence, numbers: list[int], threshold
 class SemanticBatch:
     """One clip's inputs (no gradients) and targets for the semantic losses."""
 
-    pooled: list[torch.Tensor]  # per trajectory (L_j, C, P, P), in order of first appearance
+    pooled: list[torch.Tensor]  # per trajectory (L_j, inputs), in order of first appearance
     context: torch.Tensor  # (N, C, D)
     captions: list[torch.Tensor | None]  # token ids per trajectory
     summary: torch.Tensor | None

@@ -195,3 +195,29 @@ def test_imagenet_weights_in_official_and_timm_names():
     narrow = DLA((8, 16, 24, 48, 96, 128))
     _, problems = imagenet_state(timm, narrow)
     assert problems and problems[0].startswith("shape of base_layer.0.weight: (16, 3, 7, 7), expected (8, 3, 7, 7)")
+
+
+def test_box_rgb_adds_each_boxs_own_normalised_pixels():
+    """`box_rgb`: after the P3 samples, RoIAlign of the image itself, normalised like the backbone's
+    input; on a box inside a flat-coloured patch every sample is that colour."""
+    from smot.models.ops import roi_align
+
+    config = dataclasses.replace(MICRO, box_rgb=True)
+    torch.manual_seed(0)
+    detector = Detector(config).eval()
+    image = torch.zeros(3, 96, 128, dtype=torch.uint8)
+    image[:, 20:60, 30:70] = torch.tensor([200, 100, 50], dtype=torch.uint8)[:, None, None]
+    stride = config.strides[0]
+    p3 = torch.randn(config.neck_channels, 96 // stride, 128 // stride)
+    boxes = torch.tensor([[32.0, 22.0, 68.0, 58.0]])
+    pooled = detector.pool_boxes(p3, image, boxes)
+    cells = config.roi_size ** 2
+    assert pooled.shape == (1, (config.neck_channels + 3) * cells)
+    torch.testing.assert_close(pooled[0, : config.neck_channels * cells],
+                               roi_align(p3, boxes, config.roi_size, 1.0 / stride, config.roi_sampling).flatten())
+    mean, std = torch.tensor(config.pixel_mean), torch.tensor(config.pixel_std)
+    expected = ((torch.tensor([200.0, 100.0, 50.0]) - mean) / std)[:, None].expand(3, cells)
+    torch.testing.assert_close(pooled[0, config.neck_channels * cells:].view(3, cells), expected)
+    assert detector.box_head(pooled).shape == (1, config.box_tokens * config.token_dim)
+    # without it, P3 only: the official head's inputs
+    assert Detector(MICRO).pool_boxes(p3, image, boxes).shape == (1, config.neck_channels * cells)

@@ -147,6 +147,28 @@ def test_caption_refuses_features_fused_by_another_model(model_path, fused_path,
     assert result.stderr.splitlines()[1] == "  hint: fuse, caption and interact with the same --model"
 
 
+def test_fuse_refuses_box_features_of_another_checkpoints_detector(model_path, tmp_path):
+    """A stream detected with det.pt, fused with heads trained on another box-feature head, would
+    caption from features the heads never saw: refused; the same checkpoint's detector is accepted."""
+    from smot.models.checkpoint import load_checkpoint
+    from smot.streams import StreamWriter, make_header
+
+    def detected_by(model, name):
+        path = tmp_path / name
+        detect = make_header("smot.detections", "smot detect", {}, model=model)
+        with StreamWriter(str(path), make_header("smot.tracks", "smot associate", {}, [detect])) as writer:
+            writer.write_all(track_stream_records())
+        return path
+
+    other = detected_by("ab" * 32, "other.smot")
+    result = run(["fuse", other, "-m", model_path, "--device", "cpu"])
+    assert result.code == 3 and result.stdout == b""
+    assert result.stderr.splitlines()[0] == (f"smot fuse: error: the box features were made by model abababababab, "
+                                             f"but --model is {load_checkpoint(model_path).sha256[:12]} ({other})")
+    same = detected_by(load_checkpoint(model_path).sha256, "same.smot")
+    assert run(["fuse", same, "-m", model_path, "--device", "cpu"]).code == 0
+
+
 # ----------------------------------------------------------------------------------------------
 # interact
 

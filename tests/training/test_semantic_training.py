@@ -88,8 +88,8 @@ def test_targets_of_given_tracks_are_their_own_ground_truth(gt_tracks):
     assert semantics.config.predicates == ("approach.v.01", "embrace.v.02")
     assert (semantics.config.box_dim, semantics.config.context_dim) == (4 * 8, 4 * 4)
     clip = tracking_pass(detector, sequences[0], [1, 2, 3], 0.3, "byte", 1, 2, torch.device("cpu"))
-    # 2 boxes a frame, RoIAligned on P3 (16 channels, 7 x 7); 16 context tokens of a 4 x 4 grid
-    assert [tuple(p.shape) for p in clip.pooled] == [(2, 16, 7, 7)] * 3
+    # 2 boxes a frame, RoIAligned on P3 (16 channels, 7 x 7, flattened); 16 context tokens of a 4 x 4 grid
+    assert [tuple(p.shape) for p in clip.pooled] == [(2, 16 * 7 * 7)] * 3
     assert tuple(clip.context.shape) == (3, 16, 16)
     batch = make_batch(clip, sequences[0], semantics, min_track_frames=1, negatives=True)
     assert (batch.trajectories, batch.matched) == (2, 2)
