@@ -30,21 +30,24 @@ test: install
 # (kept: a second `make demo` reuses demo/model.pt), the whole pipeline on the test videos, the
 # scores, one video drawn with everything on it. DEMO_TRAIN shortens or lengthens the training.
 DEMO       ?= demo
-DEMO_TRAIN ?= --set steps=DEMO_STEPS --set semantic_start=DEMO_START
+DEMO_TRAIN ?= --set steps=900 --set semantic_start=450 --set checkpoint_every=300
 SMOT       := $(BIN)/smot
 
 demo: install $(DEMO)/model.pt
 	$(SMOT) run $(DEMO)/data/test -m $(DEMO)/model.pt --drop-features -o $(DEMO)/result.smot
 	$(SMOT) score $(DEMO)/result.smot --gt $(DEMO)/data/test --table -o $(DEMO)/report.json
-	$(SMOT) render $(DEMO)/data/test $(DEMO)/result.smot --video DEMO_VIDEO -o $(DEMO)/demo.mp4 \
+	$(SMOT) render $(DEMO)/data/test $(DEMO)/result.smot --video plaza/test0000000_0 -o $(DEMO)/demo.mp4 \
 	    --contact-sheet $(DEMO)/sheet.png
 	@echo "demo: scores in $(DEMO)/report.json, the drawn video $(DEMO)/demo.mp4, frames $(DEMO)/sheet.png"
 
 $(DEMO)/data/train:
-	$(SMOT) synth $(DEMO)/data --train DEMO_VIDEOS --test 6
+	$(SMOT) synth $(DEMO)/data --train 120 --test 6
 
+# trained into training.pt (continued with --resume if a run was interrupted), model.pt when done
 $(DEMO)/model.pt: | $(DEMO)/data/train
-	$(SMOT) train $(DEMO)/data/train --preset tiny $(DEMO_TRAIN) -o $@
+	$(SMOT) train $(DEMO)/data/train --preset tiny $(DEMO_TRAIN) -o $(DEMO)/training.pt \
+	    $(if $(wildcard $(DEMO)/training.pt),--resume)
+	mv $(DEMO)/training.pt $@
 
 # Regenerate the JSON Schemas in formats/schemas from the record definitions.
 schemas: install

@@ -40,22 +40,33 @@ FUSIONS = ("attention", "mlp", "concatenation", "addition")
 INPUT_NORMS = ("none", "layer", "batch")
 
 
-def token_norm(kind: str, dim: int) -> nn.Module:
-    """The input normalisation of a fusion module, over the last axis of (..., dim) tokens."""
-    if kind == "layer":
-        return nn.LayerNorm(dim)
-    if kind == "batch":
-        return TokenBatchNorm(dim)
-    return nn.Identity()
+class InputNorm(nn.Module):
+    """A fusion module's input normalisation (`input_norm`): (n, features, [positions]) -> same.
 
+    layer: LayerNorm over the last axis of each item. batch: BatchNorm1d over `features`, i.e. each
+    feature's mean and spread over the items (and positions) of the batch, running statistics at
+    inference. Box features of a ReLU head are large positive vectors whose differences between
+    people are a few percent of their size; batch normalisation makes those differences the input.
+    """
 
-class TokenBatchNorm(nn.BatchNorm1d):
-    """BatchNorm1d over the last axis of (..., dim) tokens: every token of the batch is a sample."""
+    def __init__(self, kind: str, features: int, last: int):
+        super().__init__()
+        self.kind = kind
+        if kind == "layer":
+            self.norm: nn.Module = nn.LayerNorm(last)
+        elif kind == "batch":
+            self.norm = nn.BatchNorm1d(features)
+        else:
+            self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() == 0 or (self.training and x[..., 0].numel() < 2):
-            return x
-        return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+        if self.kind != "batch" or len(x) == 0:
+            return self.norm(x)
+        single = x.shape[0] * (x.shape[2] if x.ndim == 3 else 1) < 2
+        if self.training and single:  # one value per feature has no spread: use the running statistics
+            bn = self.norm
+            return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+        return self.norm(x)
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,7 @@ class SemanticConfig:
     box_tokens: int = 4
     box_token_dim: int = 256
     context_dim: int = 256
+    context_tokens: int = 160  # context tokens per frame (the detector's P3 channels)
     # fusion (paper §4.2, Table 4)
     d_model: int = 256
     heads: int = 8
@@ -131,7 +143,7 @@ PRESETS = {
     # narrow blocks and a 2-layer decoder of width 128: trains with the tiny detector on a 2-core CPU
     "tiny": SemanticConfig(
         d_model=128, heads=4, ffn=256, max_video_frames=8, max_track_frames=32, temporal_encoding=True,
-        input_norm="batch",
+        input_norm="batch", trajectory_fusion="addition",
         interaction_tokens=8, interaction_hidden=256, shared_decoder=False, decoder_layers=2,
         decoder_hidden=128, decoder_heads=4, decoder_ffn=256, decoder_positions=64, max_length=64),
 }
@@ -261,7 +273,7 @@ class VideoFusion(nn.Module):
 
     def __init__(self, c: SemanticConfig):
         super().__init__()
-        self.norm = token_norm(c.input_norm, c.context_dim)
+        self.norm = InputNorm(c.input_norm, c.context_tokens, c.context_dim)  # (N, C, Dc): per channel
         self.project = nn.Identity() if c.context_dim == c.d_model else nn.Linear(c.context_dim, c.d_model)
         self.fuse = StepFusion(c.video_fusion, c.d_model, c.heads, c.ffn, c.dropout, c.video_init_frames,
                                c.max_video_frames)
@@ -282,7 +294,7 @@ class TrajectoryFusion(nn.Module):
     def __init__(self, c: SemanticConfig):
         super().__init__()
         self.c = c
-        self.norm = token_norm(c.input_norm, c.box_token_dim)
+        self.norm = InputNorm(c.input_norm, c.box_dim, c.box_dim)  # (boxes, box_dim): per dimension
         self.project = nn.Identity() if c.box_token_dim == c.d_model else nn.Linear(c.box_token_dim, c.d_model)
         self.fuse = StepFusion(c.trajectory_fusion, c.d_model, c.heads, c.ffn, c.dropout, 1, c.max_track_frames)
 
@@ -291,10 +303,10 @@ class TrajectoryFusion(nn.Module):
         lengths = torch.tensor([len(t) for t in tracks], device=tracks[0].device)
         N = int(lengths.max())
         # normalised before padding, so batch statistics see real boxes only
-        tracks = self.norm(torch.cat(tracks).reshape(-1, c.box_tokens, c.box_token_dim)).split(lengths.tolist())
+        tracks = self.norm(torch.cat(tracks)).split(lengths.tolist())
         x = tracks[0].new_zeros(len(tracks), N, c.box_tokens, c.box_token_dim)
         for b, t in enumerate(tracks):
-            x[b, : len(t)] = t
+            x[b, : len(t)] = t.reshape(len(t), c.box_tokens, c.box_token_dim)
         x = self.project(x)  # (B, N, 4, d)
         if c.temporal_encoding:
             x = x + sinusoid(torch.arange(N, device=x.device), c.d_model).to(x.dtype)[None, :, None]

@@ -61,17 +61,16 @@ def track_features(video: Video, frames: list[Frame], box_dim: int) -> dict[int,
     return tracks
 
 
-def frame_context(video: Video, frames: list[Frame], context_dim: int) -> np.ndarray | None:
+def frame_context(video: Video, frames: list[Frame], tokens: int, context_dim: int) -> np.ndarray | None:
     """(N, C, D) context tokens of the video's frames, or None for a video without frames."""
     if not frames:
         return None
     for frame in frames:
         if frame.context is None:
             raise InputError(f"frame {frame.frame} of video {video.id!r} carries no context tokens", hint=HINT)
-        if frame.context.ndim != 2 or frame.context.shape[1] != context_dim or \
-                frame.context.shape != frames[0].context.shape:
+        if frame.context.shape != (tokens, context_dim):
             raise InputError(f"context tokens of frame {frame.frame} of video {video.id!r} have shape "
-                             f"{tuple(frame.context.shape)}, the model expects (C, {context_dim}) in every frame",
+                             f"{tuple(frame.context.shape)}, the model expects ({tokens}, {context_dim})",
                              hint="use the detector of the same checkpoint")
     return np.stack([f.context for f in frames]).astype(np.float32)
 
@@ -81,7 +80,7 @@ def fuse_video(video: Video, frames: list[Frame], semantics, config: FuseConfig)
 
     c = semantics.config
     tracks = track_features(video, frames, c.box_dim)
-    context = frame_context(video, frames, c.context_dim)
+    context = frame_context(video, frames, c.context_tokens, c.context_dim)
     ids = list(tracks)
     with torch.no_grad():
         model = semantics.model

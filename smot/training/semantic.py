@@ -299,7 +299,8 @@ def build_semantics(sequences: list[SemanticSequence], detector_config, config, 
     tokenizer = load_tokenizer_dir(tokenizer_dir) if tokenizer_dir else \
         train_tokenizer(vocabulary_texts(sequences), vocab_size)
     config = config.replace(box_tokens=detector_config.box_tokens, box_token_dim=detector_config.token_dim,
-                            context_dim=detector_config.context_grid ** 2, predicates=predicate_vocabulary(sequences))
+                            context_dim=detector_config.context_grid ** 2,
+                            context_tokens=detector_config.neck_channels, predicates=predicate_vocabulary(sequences))
     return Semantics.build(config, tokenizer)
 
 

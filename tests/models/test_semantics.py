@@ -300,3 +300,30 @@ def test_a_checkpoint_without_the_semantic_part_is_named(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="is not a smot model checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_batch_input_norm_makes_the_differences_between_boxes_the_input():
+    """input_norm=batch: each box-feature dimension over the boxes of the batch (two boxes: -1 and
+    +1 wherever they differ, whatever they share), running statistics at inference; one box alone
+    in training uses the running statistics too; context is normalised per channel."""
+    from smot.models.semantics import InputNorm
+
+    norm = InputNorm("batch", 3, 3).train()
+    shared = torch.tensor([100.0, 50.0, 7.0])
+    boxes = torch.stack([shared + torch.tensor([1.0, -2.0, 0.0]), shared + torch.tensor([-1.0, 2.0, 0.0])])
+    out = norm(boxes)
+    torch.testing.assert_close(out[:, :2], torch.tensor([[1.0, -1.0], [-1.0, 1.0]]), atol=1e-4, rtol=0)
+    assert out[:, 2].abs().max() < 1e-3  # a dimension every box shares carries nothing (float rounding)
+    # running statistics moved by momentum 0.1 from (0, 1) toward the batch's mean and unbiased variance
+    torch.testing.assert_close(norm.norm.running_mean, 0.1 * shared)
+    torch.testing.assert_close(norm.norm.running_var, torch.tensor([0.9 + 0.1 * 2.0, 0.9 + 0.1 * 8.0, 0.9]))
+    single = norm(boxes[:1])  # no spread in one box: the running statistics, no error
+    norm.eval()
+    torch.testing.assert_close(single, norm(boxes[:1]))
+    # context (frames, channels, positions): channel c over every frame and position
+    context = InputNorm("batch", 2, 4).train()
+    x = torch.stack([torch.full((4,), 10.0), torch.arange(4.0)])[None].repeat(3, 1, 1)  # (3, 2, 4)
+    y = context(x)
+    assert y[:, 0].abs().max() < 1e-3
+    torch.testing.assert_close(y[0, 1], (torch.arange(4.0) - 1.5) / torch.arange(4.0).var(unbiased=False).sqrt(),
+                               atol=1e-4, rtol=0)

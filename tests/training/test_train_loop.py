@@ -113,6 +113,10 @@ def test_resume_errors(split, tmp_path):
     train(str(split), MICRO, dataclasses.replace(CONFIG, steps=1), Run(output=str(tmp_path / "m.pt"), device="cpu"))
     with pytest.raises(UsageError, match="lr cannot change"):
         train(str(split), MICRO, CONFIG, Run(output=str(tmp_path / "m.pt"), resume=True, resume_overrides={"lr": 1.0}))
+    # a setting given again with the value the run already has is no change (make demo repeats its --set)
+    train(str(split), MICRO, CONFIG, Run(output=str(tmp_path / "m.pt"), device="cpu", resume=True,
+                                         resume_overrides={"lr": CONFIG.lr, "steps": 2}))
+    assert load_checkpoint(tmp_path / "m.pt").data["training"]["step"] == 2
 
 
 def micro_sets() -> list[str]:
