@@ -98,6 +98,16 @@ class Kinds:
 # reading
 
 
+def tools_in(header: dict) -> set[str]:
+    """Every tool named in a stream header's provenance (the header and its inputs' headers)."""
+    todo, tools = [header], set()
+    while todo:
+        h = todo.pop()
+        tools.add(h.get("tool"))
+        todo.extend(i for i in h.get("inputs", []) if isinstance(i, dict))
+    return tools
+
+
 def read_results(sources: Iterable[tuple[str, Iterable[Record]]]) -> tuple[dict[str, VideoRecords], Kinds]:
     """The result videos of every source, by id. A video in two sources is an error."""
     videos: dict[str, VideoRecords] = {}
@@ -349,6 +359,11 @@ def score(results: Iterable[tuple[str, Iterable[Record]]], gt: str, config: Scor
     """
     _check_config(config)
     predictions, kinds = read_results(results)
+    # a stage that predicts a kind and found none predicted "nothing": scored (as misses), not skipped
+    tools = set().union(*(tools_in(h) for h in (inputs or {}).get("result_headers", [])))
+    kinds.interactions |= bool(tools & {"smot interact", "smot run"})
+    kinds.captions |= bool(tools & {"smot caption", "smot run"})
+    kinds.summaries |= bool(tools & {"smot caption", "smot run"})
     known, gt_parts = gt_videos(gt)
     if known is not None:
         _check_extra(predictions, set(known), gt)

@@ -132,6 +132,25 @@ def test_empty_results_score_every_video_as_empty(tmp_path):
     assert report["videos"]["scored"] == 0 and report["tracking"] == {"skipped": "no videos to score"}
 
 
+def test_a_stage_that_predicted_no_interactions_scores_as_misses(tmp_path, no_java):
+    """Results from `smot interact` (or `smot run`) with no interaction record above its threshold
+    predicted "none" for every pair: recall 0 over the annotated pairs, not a skipped section.
+    The same records from a tracker alone stay skipped."""
+    gt = write(tmp_path / "gt.jsonl", gt_video())
+    tracks = records("s/clip_0", 4, {7: {t: BOX for t in range(1, 5)}, 8: {t: OTHER for t in range(1, 5)}})
+    interact = tmp_path / "interact.jsonl"
+    upstream = make_header("smot.fused", "smot caption", {})
+    with StreamWriter(str(interact), make_header("smot.fused", "smot interact", {}, [upstream]), "jsonl") as w:
+        w.write_all(tracks)
+    report = report_of(run(["score", interact, "--gt", gt, "--protocol", "bensmot"], env=no_java))
+    assert {k: report["interactions"][k] for k in ("recall", "f1", "pairs", "tp", "fn")} == \
+        {"recall": 0.0, "f1": 0.0, "pairs": 2, "tp": 0, "fn": 3}
+    # smot caption upstream: captions are scored too, every one empty
+    assert report["captions"]["instance"]["bensmot"]["items"] == 2
+    alone = report_of(run(["score", write(tmp_path / "t.jsonl", tracks), "--gt", gt], env=no_java))
+    assert alone["interactions"] == {"skipped": "the results hold no interactions"}
+
+
 def test_shards_combine_into_one_report(tmp_path, no_java):
     gt = write(tmp_path / "gt.jsonl", gt_video("s/a"), gt_video("s/b"))
     pred_a = records("s/a", 4, {7: {t: BOX for t in range(1, 5)}}, {7: "A woman walks."})
