@@ -17,7 +17,8 @@ from smot.streams import StreamReader, StreamWriter, make_header
 CONTEXT_TOKENS = 6
 # a tiny model on small features: boxes of 4 tokens x 16, 6 context tokens of 16
 CONFIG = PRESETS["tiny"].replace(
-    box_token_dim=16, context_dim=16, context_tokens=CONTEXT_TOKENS, trajectory_fusion="concatenation", d_model=32, heads=2, ffn=64, dropout=0.0, max_video_frames=4,
+    box_token_dim=16, context_dim=16, context_tokens=CONTEXT_TOKENS, trajectory_fusion="concatenation",
+    d_model=32, heads=2, ffn=64, dropout=0.0, max_video_frames=4,
     max_track_frames=8, interaction_tokens=4, interaction_hidden=64, decoder_layers=1, decoder_hidden=32,
     decoder_heads=2, decoder_ffn=64, decoder_positions=32, max_length=16,
     predicates=("approach.v.01", "embrace.v.02", "hold.v.02"))

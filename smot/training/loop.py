@@ -139,8 +139,8 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 def param_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict]:
     """AdamW groups: detector / backbone / semantic model x decayed (>= 2-d weights) / not decayed;
     frozen parameters left out. `model` is a Detector or a SMOTer (detector. and semantic. names)."""
-    kinds = {"detector": (1.0, False), "backbone": (config.backbone_lr_factor, False),
-             "semantic": (config.semantic_lr_factor, True)}
+    kinds = ("detector", "backbone", "semantic")
+    scale = {"detector": 1.0, "backbone": config.backbone_lr_factor, "semantic": config.semantic_lr_factor}
     groups: dict[tuple[int, bool], list] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
@@ -148,10 +148,10 @@ def param_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict]:
         name = name.removeprefix("detector.")
         kind = "backbone" if name.startswith("backbone.") else "semantic" if name.startswith("semantic.") \
             else "detector"
-        groups.setdefault((list(kinds).index(kind), p.ndim >= 2), []).append(p)
-    return [{"params": params, "lr_scale": kinds[list(kinds)[kind]][0], "semantic": kinds[list(kinds)[kind]][1],
+        groups.setdefault((kinds.index(kind), p.ndim >= 2), []).append(p)
+    return [{"params": params, "lr_scale": scale[kinds[k]], "semantic": kinds[k] == "semantic",
              "weight_decay": config.weight_decay if decayed else 0.0}
-            for (kind, decayed), params in sorted(groups.items())]
+            for (k, decayed), params in sorted(groups.items())]
 
 
 def pick_device(requested: str, local_rank: int = 0) -> torch.device:

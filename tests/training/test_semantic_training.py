@@ -20,12 +20,12 @@ from conftest import BENSMOT_MINI, ROOT, run  # noqa: E402
 from drawn import MICRO  # noqa: E402
 from semantic_fixtures import CONFIG as SEMANTIC  # noqa: E402
 from semantic_fixtures import read  # noqa: E402
-from smot.models.detector import Detector  # noqa: E402
-from smot.training.loop import Run, TrainConfig, train  # noqa: E402
 
 from smot.models.checkpoint import load_checkpoint  # noqa: E402
+from smot.models.detector import Detector  # noqa: E402
 from smot.stages.convert import from_bensmot  # noqa: E402
 from smot.streams import StreamWriter, make_header  # noqa: E402
+from smot.training.loop import Run, TrainConfig, train  # noqa: E402
 from smot.training.semantic import (  # noqa: E402
     SMOTer,
     attach_tracks,
