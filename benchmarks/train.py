@@ -67,8 +67,8 @@ def main() -> int:
     print(f"{args.preset} preset, e2e with semantic losses, {world} process(es) on {device}"
           f"{' (bf16 autocast)' if cuda else ''}")
     print(f"  {step:.3f} s per step (mean of steps {args.warmup + 1}-{args.steps})")
-    print(f"  {config.clips * world / step:.2f} clips/s ({config.clips} clip(s) of {config.clip_frames} frames per process "
-          f"for detection, one semantic clip of up to {config.semantic_frames} frames)")
+    print(f"  {config.clips * world / step:.2f} clips/s ({config.clips} clip(s) of {config.clip_frames} frames "
+          f"per process for detection, one semantic clip of up to {config.semantic_frames} frames)")
     print(f"  {memory}")
     return 0
 
