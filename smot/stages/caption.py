@@ -20,7 +20,7 @@ from smot.clikit import Encoding, Output, Source
 from smot.errors import UsageError
 from smot.records import Caption, Record, Summary, TrajectoryFeature, Video, VideoFeature
 from smot.stages.semantic_common import fused_features
-from smot.streams import StreamReader, StreamWriter, by_video, make_header
+from smot.streams import by_video
 
 log = logging.getLogger("smot")
 
@@ -107,17 +107,12 @@ def command(
     smot fuse -m m.pt tracks.smot | smot caption -m m.pt | smot interact -m m.pt > result.smot
     smot caption fused.smot -m m.pt --beams 3 -o captioned.smot
     """
-    from smot.models.semantics import load_semantics
-    from smot.stages.semantic_common import check_same_model, resolve_device
+    from smot.stages.semantic_common import check_same_model, model_stage, resolve_device
 
     if what not in ("instances", "summary", "both"):
         raise UsageError(f"--what must be instances, summary or both, got {what!r}")
     config = CaptionConfig(beams=beams, max_length=max_length, batch_size=batch_size, device=resolve_device(device),
                            instances=what != "summary", summary=what != "instances")
-    with StreamReader(source, expect=["smot.fused"], hint=HINT) as reader:
-        semantics, checkpoint = load_semantics(model, config.device)
-        check_same_model(reader.header, checkpoint.sha256, reader.name)
-        params = {"beams": beams, "max_length": max_length, "what": what}
-        header = make_header("smot.fused", "smot caption", params, [reader.header], model=checkpoint.sha256)
-        with StreamWriter(output, header, encoding) as writer:
-            writer.write_all(caption(reader, semantics, config))
+    params = {"beams": beams, "max_length": max_length, "what": what}
+    model_stage(source, output, encoding, model, config.device, "smot caption", params,
+                lambda records, semantics: caption(records, semantics, config), "smot.fused", HINT, check_same_model)

@@ -18,7 +18,7 @@ import typer
 from smot.clikit import Encoding, Output, Source
 from smot.errors import InputError
 from smot.records import Frame, Record, TrajectoryFeature, Video, VideoFeature
-from smot.streams import StreamReader, StreamWriter, by_video, make_header
+from smot.streams import by_video
 
 HINT = "the order is `smot detect | smot associate | smot fuse --model m.pt`"
 
@@ -107,14 +107,8 @@ def command(
     \b
     smot detect clip.mp4 -m m.pt | smot associate | smot fuse -m m.pt | smot caption -m m.pt
     """
-    from smot.models.semantics import load_semantics
-    from smot.stages.semantic_common import check_same_detector, resolve_device
+    from smot.stages.semantic_common import check_same_detector, model_stage, resolve_device
 
     config = FuseConfig(device=resolve_device(device), batch_size=batch_size)
-    with StreamReader(source, expect=["smot.tracks"], hint=HINT) as reader:
-        semantics, checkpoint = load_semantics(model, config.device)
-        check_same_detector(reader.header, checkpoint.sha256, source)
-        header = make_header("smot.fused", "smot fuse", {"batch_size": batch_size}, [reader.header],
-                             model=checkpoint.sha256)
-        with StreamWriter(output, header, encoding) as writer:
-            writer.write_all(fuse(reader, semantics, config))
+    model_stage(source, output, encoding, model, config.device, "smot fuse", {"batch_size": batch_size},
+                lambda records, semantics: fuse(records, semantics, config), "smot.tracks", HINT, check_same_detector)

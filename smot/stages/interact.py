@@ -22,7 +22,7 @@ from smot.errors import UsageError
 from smot.records import Interaction, Record, Video
 from smot.stages.caption import _tensor
 from smot.stages.semantic_common import fused_features
-from smot.streams import StreamReader, StreamWriter, by_video, make_header
+from smot.streams import by_video
 
 log = logging.getLogger("smot")
 
@@ -96,16 +96,10 @@ def command(
     smot fuse -m m.pt tracks.smot | smot caption -m m.pt | smot interact -m m.pt > result.smot
     smot interact fused.smot -m m.pt --threshold 0.5 -o result.smot
     """
-    from smot.models.semantics import load_semantics
-    from smot.stages.semantic_common import check_same_model, resolve_device
+    from smot.stages.semantic_common import check_same_model, model_stage, resolve_device
 
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be in 0..1, got {threshold}")
     config = InteractConfig(threshold=threshold, batch_size=batch_size, device=resolve_device(device))
-    with StreamReader(source, expect=["smot.fused"], hint=HINT) as reader:
-        semantics, checkpoint = load_semantics(model, config.device)
-        check_same_model(reader.header, checkpoint.sha256, reader.name)
-        header = make_header("smot.fused", "smot interact", {"threshold": threshold}, [reader.header],
-                             model=checkpoint.sha256)
-        with StreamWriter(output, header, encoding) as writer:
-            writer.write_all(interact(reader, semantics, config))
+    model_stage(source, output, encoding, model, config.device, "smot interact", {"threshold": threshold},
+                lambda records, semantics: interact(records, semantics, config), "smot.fused", HINT, check_same_model)

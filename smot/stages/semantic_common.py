@@ -3,7 +3,7 @@ provenance check and per-video gathering of fused features."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from smot.errors import InputError, UsageError
 from smot.records import Header, Record, TrajectoryFeature, VideoFeature
@@ -57,6 +57,23 @@ def check_same_detector(header: Header, sha256: str, source: str) -> None:
         raise InputError(f"the box features were made by model {detected_by[:12]}, but --model is {sha256[:12]}",
                          source, hint="detect with the checkpoint that fuses: smot detect IN -m M.pt | ... "
                                       "| smot fuse -m M.pt (or smot run IN -m M.pt)")
+
+
+def model_stage(source: str, output: str, encoding, model: str, device: str, tool: str, params: dict,
+                process: Callable[[Iterable[Record], object], Iterable[Record]], expect: str, hint: str,
+                check: Callable[[Header, str, str], None]) -> None:
+    """What fuse, caption and interact do around their core: read `source` (of format `expect`),
+    load the semantic model, `check` the stream against it, and write smot.fused with a header
+    naming the tool, its parameters and the model."""
+    from smot.models.semantics import load_semantics
+    from smot.streams import StreamReader, StreamWriter, make_header
+
+    with StreamReader(source, expect=[expect], hint=hint) as reader:
+        semantics, checkpoint = load_semantics(model, device)
+        check(reader.header, checkpoint.sha256, reader.name)
+        header = make_header("smot.fused", tool, params, [reader.header], model=checkpoint.sha256)
+        with StreamWriter(output, header, encoding) as writer:
+            writer.write_all(process(reader, semantics))
 
 
 def fused_features(held: Iterable[Record]) -> tuple[list[TrajectoryFeature], VideoFeature | None]:

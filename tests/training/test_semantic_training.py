@@ -172,20 +172,27 @@ def test_killed_and_resumed_equals_uninterrupted(stage, gt_tracks, detector_path
         assert "summary" not in whole_log[0] and "summary" in whole_log[1]
 
 
+def small_sets(*train_keys: str) -> list[str]:
+    """`--set` options that make `smot train` build the MICRO detector, the SMALL semantic model
+    and CONFIG's values of `train_keys` (the fields training sets from the data are left out)."""
+    sets = []
+    for key, value in MICRO.to_dict().items():
+        sets += ["--set", f"detector.{key}={orjson.dumps(value).decode()}"]
+    for key, value in SMALL.to_dict().items():
+        if key not in ("predicates", "vocab_size", "box_tokens", "box_token_dim", "context_dim", "context_tokens"):
+            sets += ["--set", f"semantic.{key}={orjson.dumps(value).decode()}"]
+    for key in train_keys:
+        sets += ["--set", f"train.{key}={getattr(CONFIG, key)}"]
+    return sets
+
+
 def test_train_command_e2e_and_the_checkpoint_runs_the_pipeline(tmp_path):
     """`smot train` end to end, then the same checkpoint through every stage: `smot run` in one
     process equals the stages piped as processes, record for record."""
     from smot.models.semantics import SemanticConfig
 
     model = tmp_path / "m.pt"
-    sets = []
-    for key, value in MICRO.to_dict().items():
-        sets += ["--set", f"detector.{key}={orjson.dumps(value).decode()}"]
-    for key, value in SMALL.to_dict().items():
-        if key not in ("predicates", "vocab_size", "box_tokens", "box_token_dim", "context_dim"):
-            sets += ["--set", f"semantic.{key}={orjson.dumps(value).decode()}"]
-    for key in ("steps", "semantic_start", "semantic_frames", "semantic_min_track", "clip_frames", "clips"):
-        sets += ["--set", f"train.{key}={getattr(CONFIG, key)}"]
+    sets = small_sets("steps", "semantic_start", "semantic_frames", "semantic_min_track", "clip_frames", "clips")
     result = run(["train", BENSMOT_MINI, "-o", model, "--device", "cpu", *sets])
     assert result.code == 0, result.stderr
     checkpoint = load_checkpoint(model)
@@ -222,14 +229,7 @@ def test_two_gloo_processes_keep_identical_replicas(gt_tracks, detector_path, tm
     """torchrun with 2 CPU processes (gloo): each draws its own clips, DDP averages the gradients,
     and the loop compares a checksum of every weight across processes at each checkpoint."""
     out = tmp_path / "ddp.pt"
-    sets = []
-    for key, value in MICRO.to_dict().items():
-        sets += ["--set", f"detector.{key}={orjson.dumps(value).decode()}"]
-    for key, value in SMALL.to_dict().items():
-        if key not in ("predicates", "vocab_size", "box_tokens", "box_token_dim", "context_dim"):
-            sets += ["--set", f"semantic.{key}={orjson.dumps(value).decode()}"]
-    for key in ("semantic_frames", "semantic_min_track", "clip_frames", "clips"):
-        sets += ["--set", f"train.{key}={getattr(CONFIG, key)}"]
+    sets = small_sets("semantic_frames", "semantic_min_track", "clip_frames", "clips")
     sets += ["--set", "steps=3", "--set", "checkpoint_every=2", "--set", "semantic_start=0"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
