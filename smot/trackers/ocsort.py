@@ -31,6 +31,7 @@ from smot.records import Frame
 from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlbr_to_xysr, xysr_initiate, xysr_predict, xysr_to_tlbr, xysr_update
 from smot.trackers.matching import iou, lapjv_full, unmatched
+from smot.trackers.sort import predict_tracks
 
 LOW_SCORE = 0.1  # the BYTE stage takes LOW_SCORE < s < det_thresh
 NO_OBSERVATION = np.array([-1.0, -1.0, -1.0, -1.0, -1.0])  # the official placeholder box
@@ -118,22 +119,8 @@ class OcSortTracker(Tracker):
 
         # predict every track; tracks with a non-finite predicted box are deleted
         order = self.order
-        if len(order):
-            x, cov = s.x.take(order, axis=1), s.cov.take(order, axis=1)
-            x[1, x[1, :, 2] + x[0, :, 2] <= 0, 2] *= 0.0  # the area must not shrink below 0
-            xysr_predict(x, cov)
-            s.x[:, order], s.cov[:, order] = x, cov
-            s.age[order] += 1
-            tsu = s.time_since_update[order]
-            s.hit_streak[order[tsu > 0]] = 0
-            s.time_since_update[order] = tsu + 1
-            predicted = xysr_to_tlbr(x)
-            if not np.isfinite(predicted.sum()):
-                finite = np.isfinite(predicted).all(axis=1)
-                s.release(order[~finite])
-                order, predicted = order[finite], predicted[finite]
-        else:
-            predicted = np.zeros((0, 4))
+        s.age[order] += 1
+        order, predicted = predict_tracks(s, order)
         last_boxes = s.last_obs[order]  # before this frame's observations, for OCR
 
         # first association: IoU plus the velocity direction consistency (OCM)

@@ -74,22 +74,7 @@ class SortTracker(Tracker):
         dets = np.flatnonzero(usable & (frame.scores > p.det_thresh))
 
         # predict every track; tracks with a non-finite predicted box are deleted
-        order = self.order
-        if len(order):
-            x, cov = s.x.take(order, axis=1), s.cov.take(order, axis=1)
-            x[1, x[1, :, 2] + x[0, :, 2] <= 0, 2] *= 0.0  # the area must not shrink below 0
-            xysr_predict(x, cov)
-            s.x[:, order], s.cov[:, order] = x, cov
-            tsu = s.time_since_update[order]
-            s.hit_streak[order[tsu > 0]] = 0
-            s.time_since_update[order] = tsu + 1
-            predicted = xysr_to_tlbr(x)
-            if not np.isfinite(predicted.sum()):
-                finite = np.isfinite(predicted).all(axis=1)
-                s.release(order[~finite])
-                order, predicted = order[finite], predicted[finite]
-        else:
-            predicted = np.zeros((0, 4))
+        order, predicted = predict_tracks(s, self.order)
 
         # associate detections to predicted boxes
         rows, cols = match_iou(iou(boxes[dets], predicted), p.iou_threshold)
@@ -125,3 +110,25 @@ class SortTracker(Tracker):
         self.order = order[~dead]
         boxes = xysr_to_tlbr(s.x.take(out, axis=1)) if self.box == "filter" else None
         return Step(ids=s.track_id[out], det_rows=s.det_row[out], filter_boxes=boxes)
+
+
+def predict_tracks(s: Slots, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kalman prediction of SORT and OC-SORT for the tracks in `order` (slots of `s`, which
+    has x, cov, time_since_update and hit_streak): state advanced in place, the hit streak of a
+    track that missed its last frame reset, and tracks whose predicted box is not finite released.
+    Returns (the remaining slots in order, their predicted boxes (n, 4) tlbr)."""
+    if not len(order):
+        return order, np.zeros((0, 4))
+    x, cov = s.x.take(order, axis=1), s.cov.take(order, axis=1)
+    x[1, x[1, :, 2] + x[0, :, 2] <= 0, 2] *= 0.0  # the area must not shrink below 0
+    xysr_predict(x, cov)
+    s.x[:, order], s.cov[:, order] = x, cov
+    tsu = s.time_since_update[order]
+    s.hit_streak[order[tsu > 0]] = 0
+    s.time_since_update[order] = tsu + 1
+    predicted = xysr_to_tlbr(x)
+    if not np.isfinite(predicted.sum()):
+        finite = np.isfinite(predicted).all(axis=1)
+        s.release(order[~finite])
+        order, predicted = order[finite], predicted[finite]
+    return order, predicted
