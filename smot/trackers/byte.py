@@ -31,7 +31,7 @@ import numpy as np
 from smot.records import Frame
 from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlwh_to_xyah, xyah_initiate, xyah_predict, xyah_to_tlbr, xyah_update
-from smot.trackers.matching import assign, iou_plus1
+from smot.trackers.matching import assign, iou_plus1, unmatched
 
 TRACKED, LOST, REMOVED = 1, 2, 3
 NEVER = np.iinfo(np.int64).max
@@ -138,14 +138,10 @@ class ByteTracker(Tracker):
             if len(low):
                 rows2, cols2 = assign(1 - overlaps[:len(pool)][left][:, low], SECOND_MATCH_THRESH)
                 matched2, det2 = remaining[rows2], low[cols2]
-                still = np.ones(len(remaining), dtype=bool)
-                still[rows2] = False
-                newly_lost = remaining[still]
+                newly_lost = remaining[unmatched(len(remaining), rows2)]
 
         # unconfirmed tracks (not predicted) with the high detections left
-        unused = np.ones(len(high), dtype=bool)
-        unused[cols1] = False
-        rest = high[unused]
+        rest = high[unmatched(len(high), cols1)]
         matched3 = det3 = none
         dead_unconfirmed = unconfirmed
         if len(unconfirmed) and len(rest):
@@ -154,12 +150,8 @@ class ByteTracker(Tracker):
                 cost = _fuse_score(cost, scores[rest])
             rows3, cols3 = assign(cost, UNCONFIRMED_MATCH_THRESH)
             matched3, det3 = unconfirmed[rows3], rest[cols3]
-            missing = np.ones(len(unconfirmed), dtype=bool)
-            missing[rows3] = False
-            dead_unconfirmed = unconfirmed[missing]
-            unused = np.ones(len(rest), dtype=bool)
-            unused[cols3] = False
-            rest = rest[unused]
+            dead_unconfirmed = unconfirmed[unmatched(len(unconfirmed), rows3)]
+            rest = rest[unmatched(len(rest), cols3)]
 
         # the Kalman updates of all three associations, in one batch
         if len(matched2) or len(matched3):

@@ -45,7 +45,7 @@ from smot.trackers.kalman import (
     xyah_to_tlbr,
     xyah_update,
 )
-from smot.trackers.matching import lapjv_full
+from smot.trackers.matching import lapjv_full, unmatched
 
 TENTATIVE, CONFIRMED = 1, 2
 INFTY_COST = 1e5
@@ -271,9 +271,7 @@ class DeepSortTracker(Tracker):
                 r, c = r[keep], c[keep]
                 matched_slots.append(confirmed[at_level[r]])
                 matched_dets.append(left[c])
-                taken = np.ones(len(left), dtype=bool)
-                taken[c] = False
-                left = left[taken]
+                left = left[unmatched(len(left), c)]
         cascade_matched = np.concatenate(matched_slots) if matched_slots else np.zeros(0, np.int64)
 
         # IoU matching: unconfirmed tracks and confirmed tracks missed only this frame
@@ -290,9 +288,7 @@ class DeepSortTracker(Tracker):
             r, c = r[keep], c[keep]
             matched_slots.append(candidates[r])
             matched_dets.append(left[c])
-            taken = np.ones(len(left), dtype=bool)
-            taken[c] = False
-            left = left[taken]
+            left = left[unmatched(len(left), c)]
 
         # update matched tracks
         matched = np.concatenate(matched_slots) if matched_slots else np.zeros(0, np.int64)

@@ -24,7 +24,7 @@ import numpy as np
 from smot.records import Frame
 from smot.trackers.base import Slots, Step, Tracker, check_at_least
 from smot.trackers.kalman import tlbr_to_xysr, xysr_initiate, xysr_predict, xysr_to_tlbr, xysr_update
-from smot.trackers.matching import iou, lapjv_full
+from smot.trackers.matching import iou, lapjv_full, unmatched
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,7 @@ class SortTracker(Tracker):
             s.det_row[matched] = dets[rows]
 
         # a new track for every unmatched detection
-        free = np.ones(len(dets), dtype=bool)
-        free[rows] = False
-        fresh = dets[free]
+        fresh = dets[unmatched(len(dets), rows)]
         born = s.take(len(fresh))
         if len(born):
             s.x[:, born], s.cov[:, born] = xysr_initiate(tlbr_to_xysr(boxes[fresh]))
