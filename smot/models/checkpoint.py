@@ -74,6 +74,18 @@ def plain(value: Any, where: str = "checkpoint") -> Any:
     raise TypeError(f"{where}: a {type(value).__name__} cannot go into a checkpoint (weights_only loading)")
 
 
+def config_from_dict(cls, d: dict, what: str, convert=None):
+    """A config dataclass from its checkpoint dict: unknown fields are an error (a checkpoint of a
+    newer smot, or a typo in --set), lists become tuples unless `convert(key, value)` says otherwise."""
+    from dataclasses import fields
+
+    unknown = set(d) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {what} config fields: {', '.join(sorted(unknown))}")
+    convert = convert or (lambda _, v: tuple(v) if isinstance(v, list) else v)
+    return cls(**{k: convert(k, v) for k, v in d.items()})
+
+
 def load_checkpoint(path: str | Path, part: str | None = None) -> Checkpoint:
     """Read and check a checkpoint; `part` (e.g. "detector") must be in it."""
     name = str(path)

@@ -15,7 +15,7 @@ are letterboxed into the `input_size` canvas: resized by one factor to fit, padd
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -77,13 +77,10 @@ class DetectorConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> DetectorConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown detector config fields: {', '.join(sorted(unknown))}")
-        d = {k: (tuple(map(tuple, v)) if k == "size_ranges" else tuple(v) if isinstance(v, list) else v)
-             for k, v in d.items()}
-        return cls(**d)
+        from smot.models.checkpoint import config_from_dict
+
+        return config_from_dict(cls, d, "detector", lambda k, v: tuple(map(tuple, v)) if k == "size_ranges"
+                                else tuple(v) if isinstance(v, list) else v)
 
 
 PRESETS = {

@@ -30,7 +30,7 @@ The official code has no cap (reference §4.5).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -128,11 +128,9 @@ class SemanticConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> SemanticConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown semantic config fields: {', '.join(sorted(unknown))}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        from smot.models.checkpoint import config_from_dict
+
+        return config_from_dict(cls, d, "semantic")
 
     def replace(self, **changes) -> SemanticConfig:
         return replace(self, **changes)

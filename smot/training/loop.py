@@ -33,7 +33,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ import torch
 
 from smot import __version__
 from smot.errors import InputError, UsageError
-from smot.models.checkpoint import load_checkpoint, save_checkpoint
+from smot.models.checkpoint import config_from_dict, load_checkpoint, save_checkpoint
 from smot.models.detector import Detector, DetectorConfig
 from smot.training import distributed
 from smot.training.data import Augment, load_sequences, sample_batch
@@ -94,10 +94,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown training config fields: {', '.join(sorted(unknown))}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        return config_from_dict(cls, d, "training")
 
 
 TRAIN_PRESETS = {
