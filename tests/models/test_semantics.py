@@ -196,13 +196,18 @@ def test_a_tiny_model_overfits_a_handful_of_captions_and_interaction_labels():
     assert predicted.tolist() == labels.bool().tolist()
 
 
-def test_decoding_is_deterministic_and_respects_max_length():
-    semantics = build_semantics()
-    model = semantics.model.eval()
+def instance_memory():
+    """(model in eval mode, fused random trajectories, their instance-caption memory and padding)."""
+    model = build_semantics().model.eval()
     _, tracks = random_inputs()
     with torch.no_grad():
         _, fused = model.fuse(None, tracks)
-        memory, pad = model.instance_caption_memory(fused)
+        return (model, fused, *model.instance_caption_memory(fused))
+
+
+def test_decoding_is_deterministic_and_respects_max_length():
+    model, _, memory, pad = instance_memory()
+    with torch.no_grad():
         for beams in (1, 3):
             first = model.instance_decoder.generate(memory, pad, beams=beams, max_length=6)
             again = model.instance_decoder.generate(memory, pad, beams=beams, max_length=6)
@@ -213,12 +218,8 @@ def test_decoding_is_deterministic_and_respects_max_length():
 
 
 def test_beam_search_on_padded_memory_equals_each_item_alone():
-    semantics = build_semantics()
-    model = semantics.model.eval()
-    _, tracks = random_inputs()
+    model, fused, memory, pad = instance_memory()
     with torch.no_grad():
-        _, fused = model.fuse(None, tracks)
-        memory, pad = model.instance_caption_memory(fused)
         together, _ = model.instance_decoder.generate(memory, pad, beams=2, max_length=8)
         for i, track in enumerate(fused):
             m, p = model.instance_caption_memory([track])
