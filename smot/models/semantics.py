@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 FUSIONS = ("attention", "mlp", "concatenation", "addition")
+VIDEO_MEMORIES = ("injected", "joined")
 INPUT_NORMS = ("none", "layer", "batch")
 
 
@@ -88,6 +89,9 @@ class SemanticConfig:
     max_video_frames: int = 16  # concatenation-based video fusion keeps this many frames, evenly spaced
     max_track_frames: int = 128  # concatenation-based trajectory fusion keeps this many frames (official: no cap)
     temporal_encoding: bool = False  # add a sinusoidal encoding of time to trajectory tokens (official: none)
+    # where the track is over the video: this many tokens appended to each trajectory feature, token
+    # k the track's mean box in the k-th equal part of the video's time (0: none, official)
+    motion_tokens: int = 0
     # normalise box and context tokens before fusion: none (official), layer (each token), or batch
     # (each dimension over the boxes of a batch, running statistics at inference: removes what all
     # people share, so what tells them apart is not a few percent of the input)
@@ -97,6 +101,9 @@ class SemanticConfig:
     interaction_hidden: int = 2048
     focal_gamma: float = 2.0
     predicates: tuple[str, ...] = ()  # the label vocabulary, set from the training data
+    # what the video-caption decoder reads: the video feature with the trajectories injected (Eq. 3,
+    # official), or that and every trajectory's own tokens after it (joined)
+    video_caption_memory: str = "injected"
     # text decoders (Eq. 3-4): BERT-style, cross-attention to the projected memory
     shared_decoder: bool = True  # one decoder for video and instance captions (official)
     vocab_size: int = 0  # set from the tokenizer
@@ -106,11 +113,18 @@ class SemanticConfig:
     decoder_ffn: int = 3072
     decoder_positions: int = 1024
     max_length: int = 40  # caption tokens including the begin and end tokens (official 40)
+    # also give the decoder the mean of its memory as a first input token, ahead of the begin token,
+    # so every word is predicted from it through self-attention as well as cross-attention
+    # (official: cross-attention only)
+    memory_prefix: bool = False
     label_smoothing: float = 0.1
 
     def __post_init__(self) -> None:
         if self.input_norm not in INPUT_NORMS:
             raise ValueError(f"input_norm must be one of {', '.join(INPUT_NORMS)}, got {self.input_norm!r}")
+        if self.video_caption_memory not in VIDEO_MEMORIES:
+            raise ValueError(f"video_caption_memory must be one of {', '.join(VIDEO_MEMORIES)}, "
+                             f"got {self.video_caption_memory!r}")
         for name in ("video_fusion", "trajectory_fusion"):
             if getattr(self, name) not in FUSIONS:
                 raise ValueError(f"{name} must be one of {', '.join(FUSIONS)}, got {getattr(self, name)!r}")
@@ -282,6 +296,46 @@ class VideoFusion(nn.Module):
         return tokens[0]  # (T, d)
 
 
+GEOMETRY = 5  # per box: time in the video (0..1), box centre x, y, width, height (fractions of the frame)
+
+
+def box_geometry(numbers, boxes, frames: int, width: float, height: float) -> torch.Tensor:
+    """(L, GEOMETRY) rows of one track: frame numbers (L,), xyxy source-pixel boxes (L, 4) of a
+    video of `frames` frames (1-based) and size width x height."""
+    boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    t = (torch.as_tensor(numbers, dtype=torch.float32) - 1) / max(1, frames - 1)
+    w, h = max(width, 1.0), max(height, 1.0)
+    cx = (boxes[:, 0] + boxes[:, 2]) / (2 * w)
+    cy = (boxes[:, 1] + boxes[:, 3]) / (2 * h)
+    return torch.stack([t.clamp(0, 1), cx, cy, (boxes[:, 2] - boxes[:, 0]) / w, (boxes[:, 3] - boxes[:, 1]) / h], 1)
+
+
+class MotionEncoder(nn.Module):
+    """A track's boxes over time -> `motion_tokens` tokens (K, d): the video's time cut into K equal
+    parts, token k from the track's mean box in part k and the share of the part it is seen in
+    (zeros where it is not), through an MLP, plus a sinusoidal code of k. Directions, speed,
+    approach and who is beside whom when are read from these; the appearance tokens say none of it."""
+
+    def __init__(self, c: SemanticConfig):
+        super().__init__()
+        self.k = c.motion_tokens
+        self.mlp = nn.Sequential(nn.Linear(GEOMETRY, c.d_model), nn.ReLU(), nn.Linear(c.d_model, c.d_model))
+        self.norm = nn.LayerNorm(c.d_model)
+
+    def forward(self, geometry: torch.Tensor) -> torch.Tensor:
+        """geometry (L, GEOMETRY) rows of box_geometry -> (K, d)."""
+        k = self.k
+        part = (geometry[:, 0] * k).long().clamp(0, k - 1)  # (L,)
+        one_hot = F.one_hot(part, k).to(geometry.dtype)  # (L, K)
+        count = one_hot.sum(0)  # (K,)
+        mean = (one_hot.T @ geometry[:, 1:]) / count.clamp(min=1)[:, None]  # (K, 4)
+        # per part: seen share, then the box relative to the frame's centre
+        seen = (count > 0).to(geometry.dtype)
+        rows = torch.cat([seen[:, None], (mean - mean.new_tensor([0.5, 0.5, 0.0, 0.0])) * seen[:, None]], 1)
+        codes = sinusoid(torch.arange(k, device=geometry.device), self.mlp[-1].out_features).to(geometry.dtype)
+        return self.norm(self.mlp(rows) + codes)
+
+
 class TrajectoryFusion(nn.Module):
     """Eq. 2: per-frame box features of each track (L_j, box_dim), in time order -> T~_j (M_j, d).
 
@@ -295,9 +349,14 @@ class TrajectoryFusion(nn.Module):
         self.norm = InputNorm(c.input_norm, c.box_dim, c.box_dim)  # (boxes, box_dim): per dimension
         self.project = nn.Identity() if c.box_token_dim == c.d_model else nn.Linear(c.box_token_dim, c.d_model)
         self.fuse = StepFusion(c.trajectory_fusion, c.d_model, c.heads, c.ffn, c.dropout, 1, c.max_track_frames)
+        self.motion = MotionEncoder(c) if c.motion_tokens else None
 
-    def forward(self, tracks: list[torch.Tensor]) -> list[torch.Tensor]:
+    def forward(self, tracks: list[torch.Tensor], geometry: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
+        """tracks [(L_j, box_dim)], geometry [(L_j, GEOMETRY)] (box_geometry; needed with
+        motion_tokens) -> [(M_j [+ motion_tokens], d)]."""
         c = self.c
+        if self.motion is not None and (geometry is None or len(geometry) != len(tracks)):
+            raise ValueError("this model's trajectory features need the tracks' boxes (motion_tokens)")
         lengths = torch.tensor([len(t) for t in tracks], device=tracks[0].device)
         N = int(lengths.max())
         # normalised before padding, so batch statistics see real boxes only
@@ -309,7 +368,10 @@ class TrajectoryFusion(nn.Module):
         if c.temporal_encoding:
             x = x + sinusoid(torch.arange(N, device=x.device), c.d_model).to(x.dtype)[None, :, None]
         tokens, pad = self.fuse(x, lengths)  # (B, M, d), (B, M)
-        return [tokens[b][~pad[b]] for b in range(len(tracks))]
+        out = [tokens[b][~pad[b]] for b in range(len(tracks))]
+        if self.motion is not None:
+            out = [torch.cat([o, self.motion(g.to(o.dtype))]) for o, g in zip(out, geometry, strict=True)]
+        return out
 
 
 def pad_tokens(items: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -347,13 +409,31 @@ class TextDecoder(nn.Module):
             add_cross_attention=True, pad_token_id=pad_id, bos_token_id=bos_id, eos_token_id=eos_id,
             tie_word_embeddings=True)
         self.bert = BertLMHeadModel(config)
+        self.prefix = nn.Linear(c.decoder_hidden, c.decoder_hidden) if c.memory_prefix else None
+
+    def _inputs(self, memory: torch.Tensor, memory_pad: torch.Tensor, ids: torch.Tensor, attention: torch.Tensor
+                ) -> dict[str, torch.Tensor]:
+        """The decoder's input arguments for token ids (B, S): with `memory_prefix`, embeddings with
+        the memory's token ahead of them (B, 1 + S, H)."""
+        common = {"encoder_hidden_states": memory, "encoder_attention_mask": (~memory_pad).long()}
+        if self.prefix is None:
+            return {"input_ids": ids, "attention_mask": attention, **common}
+        valid = (~memory_pad).to(memory.dtype)[..., None]  # (B, M, 1)
+        first = self.prefix((memory * valid).sum(1) / valid.sum(1).clamp(min=1))[:, None]  # (B, 1, H)
+        words = self.bert.get_input_embeddings()(ids)  # (B, S, H)
+        return {"inputs_embeds": torch.cat([first.to(words.dtype), words], 1),
+                "attention_mask": torch.cat([attention.new_ones(len(ids), 1), attention], 1), **common}
+
+    def _logits(self, memory: torch.Tensor, memory_pad: torch.Tensor, ids: torch.Tensor, attention: torch.Tensor
+                ) -> torch.Tensor:
+        """(B, S, V): the next-token logits after each of the token ids (B, S)."""
+        logits = self.bert(**self._inputs(memory, memory_pad, ids, attention), use_cache=False).logits
+        return logits if self.prefix is None else logits[:, 1:]
 
     def loss(self, memory: torch.Tensor, memory_pad: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """memory (B, M, H), memory_pad (B, M) True = padding, text (B, S) ids padded with pad_id."""
         attention = (text != self.pad_id).long()
-        logits = self.bert(input_ids=text[:, :-1], attention_mask=attention[:, :-1],
-                           encoder_hidden_states=memory, encoder_attention_mask=(~memory_pad).long(),
-                           use_cache=False).logits  # (B, S-1, V)
+        logits = self._logits(memory, memory_pad, text[:, :-1], attention[:, :-1])  # (B, S-1, V)
         target = text[:, 1:].masked_fill(attention[:, 1:] == 0, -100)
         return F.cross_entropy(logits.float().transpose(1, 2), target, ignore_index=-100,
                                label_smoothing=self.c.label_smoothing)
@@ -367,24 +447,23 @@ class TextDecoder(nn.Module):
         from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
         B = memory.shape[0]
-        max_length = min(max_length or self.c.max_length, self.c.decoder_positions)
+        max_length = min(max_length or self.c.max_length, self.c.decoder_positions - (self.prefix is not None))
         start = torch.full((B, 1), self.bos_id, dtype=torch.long, device=memory.device)
         # transformers 5 needs an encoder-decoder cache for a decoder with cross-attention, and
         # renamed the argument (reference: environment notes)
         cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
         cache_arg = {"cache": cache} if int(transformers.__version__.split(".")[0]) >= 5 else {"past_key_values": cache}
+        inputs = self._inputs(memory, memory_pad, start, torch.ones_like(start))
         out = self.bert.generate(
-            input_ids=start, attention_mask=torch.ones_like(start), encoder_hidden_states=memory,
-            encoder_attention_mask=(~memory_pad).long(), max_length=max_length, num_beams=beams,
-            do_sample=False, eos_token_id=self.eos_id, pad_token_id=self.pad_id, bos_token_id=self.bos_id,
-            **cache_arg)  # (B, S)
+            **inputs, max_new_tokens=max_length - 1, num_beams=beams, do_sample=False, eos_token_id=self.eos_id,
+            pad_token_id=self.pad_id, bos_token_id=self.bos_id, **cache_arg)
+        # with embeddings as input, generate returns the new tokens only
+        seq = out if self.prefix is None else torch.cat([start, out], 1)  # (B, S) from bos
         # the score: mean log-probability of the emitted tokens, up to and including the end token
-        seq = out
         ended = (seq == self.eos_id).int().cumsum(1)
         emitted = torch.zeros_like(seq, dtype=torch.bool)
         emitted[:, 1:] = (ended[:, :-1] == 0)  # every token after bos up to the first eos
-        logits = self.bert(input_ids=seq, attention_mask=torch.ones_like(seq), encoder_hidden_states=memory,
-                           encoder_attention_mask=(~memory_pad).long(), use_cache=False).logits
+        logits = self._logits(memory, memory_pad, seq, torch.ones_like(seq))
         logp = torch.log_softmax(logits[:, :-1].float(), -1).gather(2, seq[:, 1:, None])[..., 0]  # (B, S-1)
         mask = emitted[:, 1:]
         scores = (logp * mask).sum(1) / mask.sum(1).clamp(min=1)
@@ -476,11 +555,12 @@ class SemanticModel(nn.Module):
 
     # -- fusion -----------------------------------------------------------------------------------
 
-    def fuse(self, context: torch.Tensor | None, tracks: list[torch.Tensor]
-             ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
-        """context (N, C, Dc) of one video, tracks [(L_j, box_dim)] -> F~ (T, d), [T~_j (M_j, d)]."""
+    def fuse(self, context: torch.Tensor | None, tracks: list[torch.Tensor],
+             geometry: list[torch.Tensor] | None = None) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
+        """context (N, C, Dc) of one video, tracks [(L_j, box_dim)] and their boxes [(L_j, GEOMETRY)]
+        -> F~ (T, d), [T~_j (M_j, d)]."""
         video = self.video_fusion(context) if context is not None and len(context) else None
-        return video, (self.trajectory_fusion(tracks) if tracks else [])
+        return video, (self.trajectory_fusion(tracks, geometry) if tracks else [])
 
     # -- the heads' inputs ------------------------------------------------------------------------
 
@@ -491,6 +571,8 @@ class SemanticModel(nn.Module):
         state = video[None]  # (1, T, d)
         for t in trajectories:
             state = self.video_inject(state, t[None])
+        if self.config.video_caption_memory == "joined" and trajectories:
+            state = torch.cat([state, *(t[None] for t in trajectories)], 1)  # (1, T + sum M_j, d)
         memory = self.video_memory(state)
         return memory, torch.zeros(memory.shape[:2], dtype=torch.bool, device=memory.device)
 

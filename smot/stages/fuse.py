@@ -42,9 +42,10 @@ def fuse(records: Iterable[Record], semantics, config: FuseConfig = FuseConfig()
         yield from fused
 
 
-def track_features(video: Video, frames: list[Frame], box_dim: int) -> dict[int, list[np.ndarray]]:
-    """Per track id, in order of first appearance (ties by id), its box features in frame order."""
-    tracks: dict[int, list[np.ndarray]] = {}
+def track_rows(video: Video, frames: list[Frame], box_dim: int) -> dict[int, list[tuple[int, np.ndarray, np.ndarray]]]:
+    """Per track id, in order of first appearance (ties by id), (frame number, box, box feature) in
+    frame order."""
+    tracks: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
     for frame in frames:
         if not frame.n:
             continue
@@ -57,7 +58,7 @@ def track_features(video: Video, frames: list[Frame], box_dim: int) -> dict[int,
                              f"{features.shape[1]} values, the model expects {box_dim}",
                              hint="use the detector of the same checkpoint")
         for i in np.lexsort((frame.ids,)):  # a frame's new tracks by id
-            tracks.setdefault(int(frame.ids[i]), []).append(features[i])
+            tracks.setdefault(int(frame.ids[i]), []).append((frame.frame, frame.boxes[i], features[i]))
     return tracks
 
 
@@ -78,16 +79,23 @@ def frame_context(video: Video, frames: list[Frame], tokens: int, context_dim: i
 def fuse_video(video: Video, frames: list[Frame], semantics, config: FuseConfig) -> Iterator[Record]:
     import torch
 
+    from smot.models.semantics import box_geometry
+
     c = semantics.config
-    tracks = track_features(video, frames, c.box_dim)
+    tracks = track_rows(video, frames, c.box_dim)
     context = frame_context(video, frames, c.context_tokens, c.context_dim)
     ids = list(tracks)
+    # time is a fraction of the video: of its length, or of the frames seen when that is unknown
+    length = video.frames or max((f.frame for f in frames), default=1)
     with torch.no_grad():
         model = semantics.model
         for start in range(0, len(ids), config.batch_size):
             chunk = ids[start: start + config.batch_size]
-            inputs = [torch.from_numpy(np.stack(tracks[t]).astype(np.float32)).to(config.device) for t in chunk]
-            for track, fused in zip(chunk, model.trajectory_fusion(inputs), strict=True):
+            inputs = [torch.from_numpy(np.stack([f for _, _, f in tracks[t]]).astype(np.float32)).to(config.device)
+                      for t in chunk]
+            geometry = [box_geometry([n for n, _, _ in tracks[t]], np.stack([b for _, b, _ in tracks[t]]), length,
+                                     video.width or 1, video.height or 1).to(config.device) for t in chunk]
+            for track, fused in zip(chunk, model.trajectory_fusion(inputs, geometry), strict=True):
                 yield TrajectoryFeature(video=video.id, track=track, feature=fused.float().cpu().numpy())
         if context is not None:
             fused = model.video_fusion(torch.from_numpy(context).to(config.device))

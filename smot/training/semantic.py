@@ -202,6 +202,7 @@ class SemanticBatch:
     """One clip's inputs (no gradients) and targets for the semantic losses."""
 
     pooled: list[torch.Tensor]  # per trajectory (L_j, inputs), in order of first appearance
+    geometry: list[torch.Tensor]  # per trajectory (L_j, GEOMETRY): where its boxes are (box_geometry)
     context: torch.Tensor  # (N, C, D)
     captions: list[torch.Tensor | None]  # token ids per trajectory
     summary: torch.Tensor | None
@@ -215,12 +216,17 @@ class SemanticBatch:
 def make_batch(clip: ClipPass, seq: SemanticSequence, semantics, min_track_frames: int, negatives: bool,
                match_threshold: float = 0.2) -> SemanticBatch:
     """Trajectories of the clip (at least `min_track_frames` boxes), matched to the ground truth."""
+    from smot.models.semantics import box_geometry
     from smot.training.targets import match_trajectories, semantic_targets
 
     rows: dict[int, list[torch.Tensor]] = {}
+    where: dict[int, tuple[list[int], list[np.ndarray]]] = {}
     for frame, pooled in zip(clip.tracks, clip.pooled, strict=True):
         for i in np.lexsort((frame.ids,)):
             rows.setdefault(int(frame.ids[i]), []).append(pooled[int(frame.det_index[i])])
+            numbers, boxes = where.setdefault(int(frame.ids[i]), ([], []))
+            numbers.append(frame.frame)
+            boxes.append(frame.boxes[i])
     order = [t for t, r in rows.items() if len(r) >= min_track_frames]
     kept = set(order)
     tracks = [f.select(np.isin(f.ids, list(kept))) for f in clip.tracks]
@@ -230,8 +236,11 @@ def make_batch(clip: ClipPass, seq: SemanticSequence, semantics, min_track_frame
                                  match_threshold)
     targets = semantic_targets(order, matches, seq.captions, seq.summary, seq.interactions,
                                semantics.config.predicates, negatives)
+    video = seq.video
     return SemanticBatch(
         pooled=[torch.stack(rows[t]) for t in order], context=clip.context,
+        geometry=[box_geometry(where[t][0], np.stack(where[t][1]), video.frames, video.width or 1, video.height or 1)
+                  for t in order],
         captions=[torch.tensor(semantics.encode(t)) if t is not None else None for t in targets.captions],
         summary=torch.tensor(semantics.encode(targets.summary)) if targets.summary is not None else None,
         pairs=targets.pairs, labels=torch.from_numpy(targets.labels), matched=len(matches),
@@ -277,7 +286,7 @@ def semantic_losses(detector, semantic, batch: SemanticBatch, train_box_head: bo
             features = detector.box_head(pooled)  # (sum L, box_tokens * token_dim)
         trajectories = list(features.float().split(lengths))
     context = batch.context.to(device) if len(batch.context) else None
-    video, fused = semantic.fuse(context, trajectories)
+    video, fused = semantic.fuse(context, trajectories, [g.to(device) for g in batch.geometry])
     def move(t: torch.Tensor | None) -> torch.Tensor | None:
         return t.to(device) if t is not None else None
 

@@ -328,3 +328,97 @@ def test_batch_input_norm_makes_the_differences_between_boxes_the_input():
     assert y[:, 0].abs().max() < 1e-3
     torch.testing.assert_close(y[0, 1], (torch.arange(4.0) - 1.5) / torch.arange(4.0).var(unbiased=False).sqrt(),
                                atol=1e-4, rtol=0)
+
+
+# ----------------------------------------------------------------------------------------------
+# motion tokens, running normalisation, memory prefix, joined video memory
+
+
+def test_box_geometry_by_hand():
+    from smot.models.semantics import box_geometry
+
+    # a 101-frame 200x100 video: frame 51 is half way; box (20, 10)-(60, 90): centre (40, 50), 40 x 80
+    rows = box_geometry([1, 51, 101], [[20, 10, 60, 90]] * 3, 101, 200, 100)
+    torch.testing.assert_close(rows, torch.tensor([[0.0, 0.2, 0.5, 0.2, 0.8], [0.5, 0.2, 0.5, 0.2, 0.8],
+                                                   [1.0, 0.2, 0.5, 0.2, 0.8]]))
+
+
+def test_motion_tokens_say_where_the_track_is_in_each_part_of_the_video():
+    """Token k reads only the boxes in the k-th quarter of the video's time; a part the track is not
+    seen in gives the same token whatever the track does elsewhere."""
+    from smot.models.semantics import box_geometry
+
+    config = CONFIG.replace(motion_tokens=4, trajectory_fusion="addition")
+    model = build_semantics(config).model.eval()
+    _, tracks = random_inputs(lengths=(4,))
+    boxes = torch.tensor([[10.0, 10, 30, 50]] * 4)
+    early = box_geometry([1, 2, 3, 4], boxes, 100, 200, 100)  # all in the first quarter
+    moved = box_geometry([1, 2, 3, 4], boxes + torch.tensor([50.0, 0, 50, 0]), 100, 200, 100)
+    with torch.no_grad():
+        a = model.trajectory_fusion(tracks, [early])[0]
+        b = model.trajectory_fusion(tracks, [moved])[0]
+    assert a.shape == (4 + 4, config.d_model)  # 4 appearance tokens, then 4 motion tokens
+    torch.testing.assert_close(a[:4], b[:4])  # appearance does not depend on where the box is
+    assert not torch.allclose(a[4], b[4])  # quarter 1 saw the move
+    torch.testing.assert_close(a[5:], b[5:])  # quarters 2-4 saw nothing of it
+    with pytest.raises(ValueError, match="need the tracks' boxes"):
+        model.trajectory_fusion(tracks)
+
+
+@pytest.mark.parametrize("prefix", [False, True])
+def test_greedy_decoding_is_the_argmax_at_every_step(prefix):
+    """generate (transformers) with and without the memory prefix equals decoding by hand: the most
+    likely next token after each prefix, until the end token."""
+    model = build_semantics(CONFIG.replace(memory_prefix=prefix), seed=2).model.eval()
+    _, tracks = random_inputs()
+    decoder = model.instance_decoder
+    with torch.no_grad():
+        _, fused = model.fuse(None, tracks)
+        memory, pad = model.instance_caption_memory(fused)
+        ids, _ = decoder.generate(memory, pad, max_length=10)
+        seq = torch.full((len(fused), 1), decoder.bos_id)
+        for _ in range(9):
+            step = decoder._logits(memory, pad, seq, torch.ones_like(seq))[:, -1].argmax(-1)
+            seq = torch.cat([seq, step[:, None]], 1)
+    by_hand = []
+    for row in seq[:, 1:].tolist():
+        by_hand.append(row[: row.index(decoder.eos_id)] if decoder.eos_id in row else row)
+    assert ids == by_hand
+
+
+@pytest.mark.parametrize("prefix", [False, True])
+def test_memory_prefix_reaches_the_decoder_without_cross_attention(prefix):
+    """With every cross-attention output zeroed, only the prefix (the Linear of the mean of the
+    valid memory tokens, ahead of the begin token) lets the memory change the loss."""
+    semantics = build_semantics(CONFIG.replace(memory_prefix=prefix))
+    decoder = semantics.model.instance_decoder.eval()
+    for name, p in decoder.named_parameters():
+        if "crossattention.output.dense" in name:
+            p.data.zero_()
+    text = torch.tensor([semantics.encode(CAPTIONS[0])] * 2)
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(2, 3, CONFIG.decoder_hidden, generator=g), torch.randn(2, 3, CONFIG.decoder_hidden, generator=g)
+    pad = torch.tensor([[False, False, True]] * 2)
+    b[:, :2] = a[:, :2]
+    with torch.no_grad():
+        # padding is not memory: a and b differ only there
+        assert decoder.loss(a, pad, text) == decoder.loss(b, pad, text)
+        b = torch.randn(2, 3, CONFIG.decoder_hidden, generator=g)
+        assert (decoder.loss(a, pad, text) != decoder.loss(b, pad, text)) == prefix
+        if prefix:
+            inputs = decoder._inputs(a, pad, text, torch.ones_like(text))
+            torch.testing.assert_close(inputs["inputs_embeds"][:, 0], decoder.prefix(a[:, :2].mean(1)))
+
+
+def test_joined_video_memory_is_the_injected_video_then_every_trajectory():
+    model = build_semantics(CONFIG.replace(video_caption_memory="joined", trajectory_fusion="addition")).model.eval()
+    context, tracks = random_inputs()
+    with torch.no_grad():
+        video, fused = model.fuse(context, tracks)
+        memory, pad = model.video_caption_memory(video, fused)
+        injected = video[None]
+        for t in fused:
+            injected = model.video_inject(injected, t[None])
+        expected = model.video_memory(torch.cat([injected[0], *fused])[None])
+    assert memory.shape == (1, CONTEXT_TOKENS + 3 * 4, CONFIG.decoder_hidden) and not pad.any()
+    torch.testing.assert_close(memory, expected)

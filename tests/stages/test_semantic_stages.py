@@ -65,6 +65,29 @@ def test_fuse_appends_one_feature_per_track_in_order_of_first_appearance(model_p
     assert records[10].feature.dtype == np.float32
 
 
+def test_fuse_gives_motion_tokens_the_tracks_boxes_in_video_time(tmp_path):
+    """With motion_tokens, `smot fuse` feeds each track's boxes to the model as box_geometry: frame
+    numbers over the video's length, boxes over its size."""
+    from semantic_fixtures import CONFIG
+
+    from smot.models.semantics import box_geometry
+
+    semantics = build_semantics(CONFIG.replace(motion_tokens=2))
+    path = tmp_path / "motion.pt"
+    save_model(path, semantics)
+    _, records = ok(run(["fuse", write_stream(tmp_path / "t.smot", track_stream_records()), "-m", path,
+                         "--device", "cpu"]))
+    # track 1 of park/a (4 frames, 640 x 360) is in frames 2-4 at x 10..40, y 20..90
+    frames = [r for r in track_stream_records() if isinstance(r, Frame) and r.video == "park/a" and 1 in r.ids]
+    features = torch.tensor(np.stack([f.features[list(f.ids).index(1)] for f in frames]), dtype=torch.float32)
+    geometry = box_geometry([2, 3, 4], [[10.0, 20.0, 40.0, 90.0]] * 3, 4, 640, 360)
+    with torch.no_grad():
+        expected = semantics.model.eval().trajectory_fusion([features], [geometry])[0]
+    fused = next(r for r in records if isinstance(r, TrajectoryFeature) and r.track == 1)
+    assert fused.feature.shape == (4 * 3 + 2, CONFIG.d_model)  # 4 tokens a box (concatenation), 2 motion
+    np.testing.assert_allclose(fused.feature, expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_fuse_names_frames_without_features(model_path, tmp_path):
     records = track_stream_records()
     records[2] = Frame(video="park/a", frame=2, boxes=records[2].boxes, scores=records[2].scores,
