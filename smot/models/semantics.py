@@ -312,8 +312,8 @@ def box_geometry(numbers, boxes, frames: int, width: float, height: float) -> to
 
 class MotionEncoder(nn.Module):
     """A track's boxes over time -> `motion_tokens` tokens (K, d): the video's time cut into K equal
-    parts, token k from the track's mean box in part k and the share of the part it is seen in
-    (zeros where it is not), through an MLP, plus a sinusoidal code of k. Directions, speed,
+    parts, token k from whether the track is seen in part k and its mean box there (zeros where it
+    is not), through an MLP, plus a sinusoidal code of k. Directions, speed,
     approach and who is beside whom when are read from these; the appearance tokens say none of it."""
 
     def __init__(self, c: SemanticConfig):
@@ -329,7 +329,7 @@ class MotionEncoder(nn.Module):
         one_hot = F.one_hot(part, k).to(geometry.dtype)  # (L, K)
         count = one_hot.sum(0)  # (K,)
         mean = (one_hot.T @ geometry[:, 1:]) / count.clamp(min=1)[:, None]  # (K, 4)
-        # per part: seen share, then the box relative to the frame's centre
+        # per part: seen or not, then the mean box relative to the frame's centre
         seen = (count > 0).to(geometry.dtype)
         rows = torch.cat([seen[:, None], (mean - mean.new_tensor([0.5, 0.5, 0.0, 0.0])) * seen[:, None]], 1)
         codes = sinusoid(torch.arange(k, device=geometry.device), self.mlp[-1].out_features).to(geometry.dtype)

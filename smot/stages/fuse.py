@@ -94,7 +94,8 @@ def fuse_video(video: Video, frames: list[Frame], semantics, config: FuseConfig)
             inputs = [torch.from_numpy(np.stack([f for _, _, f in tracks[t]]).astype(np.float32)).to(config.device)
                       for t in chunk]
             geometry = [box_geometry([n for n, _, _ in tracks[t]], np.stack([b for _, b, _ in tracks[t]]), length,
-                                     video.width or 1, video.height or 1).to(config.device) for t in chunk]
+                                     video.width or 1, video.height or 1).to(config.device)
+                        for t in chunk] if c.motion_tokens else None
             for track, fused in zip(chunk, model.trajectory_fusion(inputs, geometry), strict=True):
                 yield TrajectoryFeature(video=video.id, track=track, feature=fused.float().cpu().numpy())
         if context is not None:
