@@ -20,6 +20,8 @@ T = TypeVar("T")
 # Options shared by the stages, declared once so their names and help read the same everywhere.
 Source = Annotated[str, typer.Argument(help="Input stream file, or - for stdin.", show_default=True)]
 Output = Annotated[str, typer.Option("--output", "-o", help="Output path, or - for stdout.")]
+SemanticModel = Annotated[str, typer.Option("--model", "-m", help="Model checkpoint (from smot train).")]
+Device = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")]
 Encoding = Annotated[
     str | None,
     typer.Option(help="Output encoding: msgpack or jsonl. Default: by the output's suffix (.jsonl, .smot), "

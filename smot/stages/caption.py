@@ -16,7 +16,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from smot.clikit import Encoding, Output, Source
+from smot.clikit import Device, Encoding, Output, SemanticModel, Source
 from smot.errors import UsageError
 from smot.records import Caption, Record, Summary, TrajectoryFeature, Video, VideoFeature
 from smot.stages.semantic_common import fused_features
@@ -91,13 +91,13 @@ def _tensor(feature: np.ndarray, semantics, record: TrajectoryFeature | VideoFea
 
 def command(
     source: Source = "-",
-    model: Annotated[str, typer.Option("--model", "-m", help="Model checkpoint (from smot train).")] = ...,  # type: ignore[assignment]
+    model: SemanticModel = ...,  # type: ignore[assignment]
     output: Output = "-",
     beams: Annotated[int, typer.Option(help="Beam width; 1 decodes greedily.", min=1)] = 1,
     max_length: Annotated[int | None, typer.Option(
         help="Longest caption in tokens, begin and end included (default: the model's).", min=3)] = None,
     what: Annotated[str, typer.Option(help="instances, summary or both.")] = "both",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    device: Device = "auto",
     batch_size: Annotated[int, typer.Option(help="Trajectories decoded at once.", min=1)] = 32,
     encoding: Encoding = None,
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from smot.clikit import Encoding, Output, Source
+from smot.clikit import Device, Encoding, Output, SemanticModel, Source
 from smot.errors import InputError
 from smot.records import Frame, Record, TrajectoryFeature, Video, VideoFeature
 from smot.streams import by_video
@@ -105,9 +105,9 @@ def fuse_video(video: Video, frames: list[Frame], semantics, config: FuseConfig)
 
 def command(
     source: Source = "-",
-    model: Annotated[str, typer.Option("--model", "-m", help="Model checkpoint (from smot train).")] = ...,  # type: ignore[assignment]
+    model: SemanticModel = ...,  # type: ignore[assignment]
     output: Output = "-",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    device: Device = "auto",
     batch_size: Annotated[int, typer.Option(help="Tracks fused at once.", min=1)] = 64,
     encoding: Encoding = None,
 ) -> None:

@@ -17,7 +17,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from smot.clikit import Encoding, Output, Source
+from smot.clikit import Device, Encoding, Output, SemanticModel, Source
 from smot.errors import UsageError
 from smot.records import Interaction, Record, Video
 from smot.stages.caption import _tensor
@@ -83,10 +83,10 @@ def interact_video(video: Video, held: list[Record], semantics, config: Interact
 
 def command(
     source: Source = "-",
-    model: Annotated[str, typer.Option("--model", "-m", help="Model checkpoint (from smot train).")] = ...,  # type: ignore[assignment]
+    model: SemanticModel = ...,  # type: ignore[assignment]
     output: Output = "-",
     threshold: Annotated[float, typer.Option(help="Write labels whose probability is at least this.")] = 0.4,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    device: Device = "auto",
     batch_size: Annotated[int, typer.Option(help="Pairs scored at once.", min=1)] = 256,
     encoding: Encoding = None,
 ) -> None:

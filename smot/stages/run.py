@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from smot.clikit import Encoding, Output, Shard, parse_shard, progress
+from smot.clikit import Device, Encoding, Output, Shard, parse_shard, progress
 from smot.errors import UsageError
 from smot.records import Record
 
@@ -68,7 +68,7 @@ def command(
     drop_features_: Annotated[bool, typer.Option(
         "--drop-features", help="Leave feature arrays out of the output.")] = False,
     batch_size: Annotated[int, typer.Option(help="detect: frames per forward pass.", min=1)] = 8,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    device: Device = "auto",
     shard_: Shard = None,
     encoding: Encoding = None,
 ) -> None:
