@@ -61,9 +61,15 @@ class DetectorConfig:
     roi_sampling: int = 2
     box_tokens: int = 4
     token_dim: int = 256
-    # also RoIAlign each box on the image's own pixels (3 x roi_size^2 more inputs to the box head):
-    # colours a narrow from-scratch P3 blurs away (tiny); the official head reads P3 only
+    # the last box token is a Linear of the box's own pixels (RoIAlign on the frame, 3 x roi_size^2
+    # inputs), the others come from P3: colours a narrow from-scratch P3 blurs away, and which as
+    # 147 more inputs among P3's thousands the heads were not seen to learn (tiny; docs/detector.md).
+    # The official head reads P3 only
     box_rgb: bool = False
+    # standardise each input of the box-feature head (x - mean) / std by statistics of the boxes it
+    # has seen in training (a running average; docs/semantics.md "Box features"): without it the
+    # few inputs that differ between people are a small part of a large shared signal (official: raw)
+    box_input_norm: bool = False
     # per-frame context: P3 pooled to context_grid x context_grid, one token per channel
     context_grid: int = 16
 
@@ -92,25 +98,69 @@ PRESETS = {
         input_size=(320, 192), dla_channels=(8, 16, 24, 48, 96, 128), stem_stride=2,
         neck_channels=64, neck_levels=3, neck_repeats=1, norm_groups=16, head_convs=2,
         size_ranges=((0, 64), (48, 128), (96, 1e8)), min_radius=4.0, pre_nms_topk=300, post_nms_topk=64,
-        box_rgb=True),
+        box_rgb=True, box_input_norm=True),
 }
 
 
+class RunningStandardiser(nn.Module):
+    """(K, F) -> (x - mean) / std per feature, by statistics of every batch seen in training.
+
+    The statistics are running averages of each feature's mean and mean square: the first batch
+    sets them, each later one moves them by max(1 / batches, momentum) (a cumulative average at
+    first, then an exponential one that follows slowly drifting inputs). Training normalises by the
+    statistics after the batch's update, not the batch's own: a batch of a few people's boxes would
+    otherwise be standardised against itself and lose what each person looks like. Under DDP the
+    statistics are rank 0's: DDP broadcasts buffers from it at every forward.
+    """
+
+    def __init__(self, features: int, momentum: float = 0.01, eps: float = 1e-3):
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        self.register_buffer("mean", torch.zeros(features))
+        self.register_buffer("square", torch.ones(features))
+        self.register_buffer("batches", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and len(x):
+            with torch.no_grad():
+                self.batches += 1
+                weight = max(1.0 / float(self.batches), self.momentum)
+                self.mean.lerp_(x.mean(0).to(self.mean.dtype), weight)
+                self.square.lerp_((x.to(self.square.dtype) ** 2).mean(0), weight)
+        std = (self.square - self.mean ** 2).clamp(min=0).sqrt() + self.eps
+        return (x - self.mean.to(x.dtype)) / std.to(x.dtype)
+
+
 class BoxFeatureHead(nn.Module):
-    """RoIAlign on P3 (and the pixels, `box_rgb`) -> (K, (C [+ 3]) * P * P) -> Linear, ReLU, Linear,
-    ReLU -> (K, box_tokens * token_dim)."""
+    """RoIAlign on P3 -> (K, C * P * P) -> Linear, ReLU, Linear, ReLU -> (K, box_tokens * token_dim).
+
+    With `box_rgb` the last token is instead a Linear of the box's own pixels (RoIAlign on the
+    frame, 3 * P * P inputs) and the P3 layers make the others; with `box_input_norm` every input is
+    standardised first (RunningStandardiser).
+    """
 
     def __init__(self, channels: int, config: DetectorConfig):
         super().__init__()
-        dim = config.box_tokens * config.token_dim
-        self.fc1 = nn.Linear((channels + 3 * config.box_rgb) * config.roi_size ** 2, dim)
+        if config.box_rgb and config.box_tokens < 2:
+            raise ValueError("box_rgb needs box_tokens >= 2: one token is the pixels', the others P3's")
+        self.p3_inputs = channels * config.roi_size ** 2
+        rgb_inputs = 3 * config.roi_size ** 2 if config.box_rgb else 0
+        dim = (config.box_tokens - config.box_rgb) * config.token_dim
+        norm = config.box_input_norm
+        self.norm = RunningStandardiser(self.p3_inputs + rgb_inputs) if norm else nn.Identity()
+        self.fc1 = nn.Linear(self.p3_inputs, dim)
         self.fc2 = nn.Linear(dim, dim)
         for fc in (self.fc1, self.fc2):  # detectron2's c2_xavier_fill, as the official FCHead
             nn.init.kaiming_uniform_(fc.weight, a=1)
             nn.init.zeros_(fc.bias)
+        self.rgb = nn.Linear(rgb_inputs, config.token_dim) if config.box_rgb else None
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:  # (K, inputs) from Detector.pool_boxes
-        return torch.relu(self.fc2(torch.relu(self.fc1(pooled.flatten(1)))))  # (K, dim)
+        x = self.norm(pooled.flatten(1))
+        features = torch.relu(self.fc2(torch.relu(self.fc1(x[:, : self.p3_inputs]))))
+        if self.rgb is None:
+            return features  # (K, box_tokens * token_dim)
+        return torch.cat([features, self.rgb(x[:, self.p3_inputs:])], 1)
 
 
 class Detector(nn.Module):

@@ -221,3 +221,63 @@ def test_box_rgb_adds_each_boxs_own_normalised_pixels():
     assert detector.box_head(pooled).shape == (1, config.box_tokens * config.token_dim)
     # without it, P3 only: the official head's inputs
     assert Detector(MICRO).pool_boxes(p3, image, boxes).shape == (1, config.neck_channels * cells)
+
+
+def test_box_rgb_token_reads_the_pixels_only_and_the_others_p3_only():
+    """`box_rgb`: the last token is a Linear of the pixel inputs alone, the others the official
+    FC-ReLU-FC-ReLU of P3 alone; changing one part of the inputs changes only its tokens."""
+    config = dataclasses.replace(MICRO, box_rgb=True)
+    torch.manual_seed(0)
+    head = Detector(config).box_head
+    p3_inputs = config.neck_channels * config.roi_size ** 2
+    pooled = torch.randn(3, p3_inputs + 3 * config.roi_size ** 2)
+    out = head(pooled)
+    d = config.token_dim
+    assert out.shape == (3, config.box_tokens * d)
+    torch.testing.assert_close(out[:, -d:], pooled[:, p3_inputs:] @ head.rgb.weight.T + head.rgb.bias)
+    expected = torch.relu(head.fc2(torch.relu(head.fc1(pooled[:, :p3_inputs]))))
+    torch.testing.assert_close(out[:, :-d], expected)
+    other = pooled.clone()
+    other[:, p3_inputs:] += 1.0
+    changed = head(other)
+    torch.testing.assert_close(changed[:, :-d], out[:, :-d])
+    assert not torch.allclose(changed[:, -d:], out[:, -d:])
+    with pytest.raises(ValueError, match="box_tokens >= 2"):
+        Detector(dataclasses.replace(config, box_tokens=1))
+
+
+def test_running_standardiser_by_hand():
+    """The first batch sets mean and mean square; later ones move them by max(1/batches, momentum);
+    training and evaluation both divide by the running statistics, never the batch's own."""
+    from smot.models.detector import RunningStandardiser
+
+    norm = RunningStandardiser(2, momentum=0.25, eps=0.0)
+    a = torch.tensor([[1.0, 10.0], [3.0, 10.0]])
+    # batch 1 (weight 1): mean (2, 10), mean square (5, 100), std (1, 0)
+    out = norm(a)
+    torch.testing.assert_close(norm.mean, torch.tensor([2.0, 10.0]))
+    torch.testing.assert_close(out[:, 0], torch.tensor([-1.0, 1.0]))
+    b = torch.tensor([[6.0, 14.0], [6.0, 14.0]])
+    # batch 2 (weight 1/2): mean (4, 12), mean square ((5 + 36) / 2, (100 + 196) / 2) = (20.5, 148)
+    out = norm(b)
+    torch.testing.assert_close(norm.mean, torch.tensor([4.0, 12.0]))
+    std = torch.tensor([20.5 - 16.0, 148.0 - 144.0]).sqrt()
+    torch.testing.assert_close(out, (b - torch.tensor([4.0, 12.0])) / std)  # not the batch's own (std 0)
+    # batches 3 and 4: weights 1/3, then the momentum (1/4 = 0.25 is not below it; 1/5 would be)
+    for _ in range(2):
+        norm(b)
+    assert int(norm.batches) == 4
+    mean = torch.tensor([4.0, 12.0])
+    for w in (1 / 3, 0.25):
+        mean = mean + w * (torch.tensor([6.0, 14.0]) - mean)
+    torch.testing.assert_close(norm.mean, mean)
+    norm(b)
+    mean = mean + 0.25 * (torch.tensor([6.0, 14.0]) - mean)  # max(1/5, 0.25)
+    torch.testing.assert_close(norm.mean, mean)
+    # evaluation: statistics frozen, same formula
+    norm.eval()
+    before = norm.mean.clone()
+    std = (norm.square - norm.mean ** 2).sqrt()
+    torch.testing.assert_close(norm(a), (a - before) / std)
+    torch.testing.assert_close(norm.mean, before)
+    assert set(norm.state_dict()) == {"mean", "square", "batches"}  # checkpointed with the detector
