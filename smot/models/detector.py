@@ -62,12 +62,12 @@ class DetectorConfig:
     box_tokens: int = 4
     token_dim: int = 256
     # the last box token is a Linear of the box's own pixels (RoIAlign on the frame, 3 x roi_size^2
-    # inputs), the others come from P3: colours a narrow from-scratch P3 blurs away, and which as
-    # 147 more inputs among P3's thousands the heads were not seen to learn (tiny; docs/detector.md).
-    # The official head reads P3 only
+    # inputs), the others come from P3: a narrow from-scratch P3 blurs colours away, and mixed into
+    # P3's inputs the pixels did not teach the heads colours (tiny; docs/detector.md, "The
+    # box-feature MLP"). The official head reads P3 only
     box_rgb: bool = False
     # standardise each input of the box-feature head (x - mean) / std by statistics of the boxes it
-    # has seen in training (a running average; docs/semantics.md "Box features"): without it the
+    # has seen in training (a running average; docs/detector.md): without it the
     # few inputs that differ between people are a small part of a large shared signal (official: raw)
     box_input_norm: bool = False
     # per-frame context: P3 pooled to context_grid x context_grid, one token per channel
@@ -146,8 +146,7 @@ class BoxFeatureHead(nn.Module):
         self.p3_inputs = channels * config.roi_size ** 2
         rgb_inputs = 3 * config.roi_size ** 2 if config.box_rgb else 0
         dim = (config.box_tokens - config.box_rgb) * config.token_dim
-        norm = config.box_input_norm
-        self.norm = RunningStandardiser(self.p3_inputs + rgb_inputs) if norm else nn.Identity()
+        self.norm = RunningStandardiser(self.p3_inputs + rgb_inputs) if config.box_input_norm else nn.Identity()
         self.fc1 = nn.Linear(self.p3_inputs, dim)
         self.fc2 = nn.Linear(dim, dim)
         for fc in (self.fc1, self.fc2):  # detectron2's c2_xavier_fill, as the official FCHead
