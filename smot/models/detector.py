@@ -72,6 +72,15 @@ class DetectorConfig:
     box_input_norm: bool = False
     # per-frame context: P3 pooled to context_grid x context_grid, one token per channel
     context_grid: int = 16
+    # three more context tokens, the frame's own R, G and B pooled the same way (normalised as the
+    # backbone's input): the place is in the colours of the ground and walls, which a narrow P3
+    # trained for people does not keep (tiny; docs/detector.md). The official context is P3 only
+    context_rgb: bool = False
+
+    @property
+    def context_tokens(self) -> int:
+        """Context tokens per frame: one per P3 channel, and three for the pixels with context_rgb."""
+        return self.neck_channels + 3 * self.context_rgb
 
     @property
     def strides(self) -> list[int]:
@@ -98,7 +107,7 @@ PRESETS = {
         input_size=(320, 192), dla_channels=(8, 16, 24, 48, 96, 128), stem_stride=2,
         neck_channels=64, neck_levels=3, neck_repeats=1, norm_groups=16, head_convs=2,
         size_ranges=((0, 64), (48, 128), (96, 1e8)), min_radius=4.0, pre_nms_topk=300, post_nms_topk=64,
-        box_rgb=True, box_input_norm=True),
+        box_rgb=True, box_input_norm=True, context_rgb=True),
 }
 
 
@@ -199,6 +208,20 @@ class Detector(nn.Module):
         pixels = (pixels - self.pixel_mean[0].float()) / self.pixel_std[0].float()
         return torch.cat([pooled, pixels.flatten(1)], 1)
 
+    def frame_context(self, p3: torch.Tensor, image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The context tokens of one frame: its P3 (C, H/s, W/s) over the valid part (h, w) pixels of
+        the canvas, average-pooled to a g x g grid, one token per channel; with `context_rgb` then
+        its pixels (3, H, W uint8 RGB) the same way -> (context_tokens, g * g) float32."""
+        c = self.config
+        h, w = int(size[0]), int(size[1])
+        stride = c.strides[0]
+        grid = F.adaptive_avg_pool2d(p3[:, : math.ceil(h / stride), : math.ceil(w / stride)].float(), c.context_grid)
+        if not c.context_rgb:
+            return grid.flatten(1)  # (C, g*g)
+        pixels = F.adaptive_avg_pool2d(image[:, :h, :w].float(), c.context_grid)
+        pixels = (pixels - self.pixel_mean[0].float()) / self.pixel_std[0].float()  # (3, g, g)
+        return torch.cat([grid, pixels]).flatten(1)  # (C + 3, g*g)
+
     # -- training ----------------------------------------------------------------------------------
 
     def forward(self, images: torch.Tensor, sizes: torch.Tensor, boxes: list[torch.Tensor],
@@ -236,15 +259,13 @@ class Detector(nn.Module):
         found = decode(heatmaps, ltrbs, c.strides, min_score=score_threshold, pre_nms_topk=c.pre_nms_topk,
                        nms_iou=c.nms_iou, post_nms_topk=c.post_nms_topk)
         out = []
-        p3, stride = feats[0], c.strides[0]
+        p3 = feats[0]
         for b, (boxes, scores) in enumerate(found):
             result = {"boxes": boxes.float(), "scores": scores.float()}
             if features:
                 fmap = p3[b].float()
                 result["features"] = self.box_head(self.pool_boxes(fmap, images[b], boxes.float())).float()
-                h, w = (math.ceil(int(v) / stride) for v in sizes[b])
-                grid = F.adaptive_avg_pool2d(fmap[:, :h, :w], c.context_grid)  # (C, g, g)
-                result["context"] = grid.flatten(1)  # (C, g*g)
+                result["context"] = self.frame_context(fmap, images[b], sizes[b].tolist())  # (C [+ 3], g*g)
             out.append(result)
         return out
 

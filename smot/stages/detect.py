@@ -3,7 +3,8 @@
 Reads a video file (OpenCV), an image folder, a BenSMOT sequence folder or a BenSMOT split; writes
 smot.detections (formats/detections.md), one frame record per frame as soon as its batch is done.
 Boxes are xyxy in source pixels, clipped to the frame; `features` (n, 1024) float16 are the box
-features (4 tokens of 256) and `context` (C, 256) float16 the frame's P3 map pooled to 16x16.
+features (4 tokens of 256) and `context` (C, 256) float16 the frame's P3 map pooled to 16x16
+(and, with the detector's `context_rgb`, its pixels pooled the same way: three more tokens).
 
 tau_p (`--score-threshold`) keeps proposals whose score sqrt(sigmoid(heatmap)) is strictly greater;
 the paper uses 0.3 (Table 5), the official code 0.55 at test time (reference §4.2).

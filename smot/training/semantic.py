@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from smot.records import Caption, Frame, Interaction, Summary, Video
@@ -140,7 +139,6 @@ def tracking_pass(detector, seq: SemanticSequence, numbers: list[int], threshold
     detector.eval()
     video = seq.video
     canvas = c.input_size
-    stride_p3 = c.strides[0]
     pooled, context, detections = [], [], []
     transform = None
     for start in range(0, len(numbers), chunk):
@@ -168,10 +166,9 @@ def tracking_pass(detector, seq: SemanticSequence, numbers: list[int], threshold
                 shift = np.array([transform.ox, transform.oy] * 2)
                 found.append((torch.tensor(boxes * scale - shift, dtype=torch.float32, device=device),
                               torch.ones(len(boxes), device=device)))
-        h, w = (math.ceil(v / stride_p3) for v in (transform.valid[1], transform.valid[0]))
         for b, (boxes, scores) in enumerate(found):
             pooled.append(detector.pool_boxes(p3[b], images_t[b], boxes.float()))
-            context.append(F.adaptive_avg_pool2d(p3[b][:, :h, :w], c.context_grid).flatten(1))
+            context.append(detector.frame_context(p3[b], images_t[b], (transform.valid[1], transform.valid[0])))
             detections.append((boxes.float().cpu().numpy().astype(np.float64), scores.float().cpu().numpy()))
     detector.train(was_training)
 
@@ -309,7 +306,7 @@ def build_semantics(sequences: list[SemanticSequence], detector_config, config, 
         train_tokenizer(vocabulary_texts(sequences), vocab_size)
     config = config.replace(box_tokens=detector_config.box_tokens, box_token_dim=detector_config.token_dim,
                             context_dim=detector_config.context_grid ** 2,
-                            context_tokens=detector_config.neck_channels, predicates=predicate_vocabulary(sequences))
+                            context_tokens=detector_config.context_tokens, predicates=predicate_vocabulary(sequences))
     return Semantics.build(config, tokenizer)
 
 

@@ -246,6 +246,37 @@ def test_box_rgb_token_reads_the_pixels_only_and_the_others_p3_only():
         Detector(dataclasses.replace(config, box_tokens=1))
 
 
+def test_context_rgb_adds_the_frames_pooled_normalised_pixels():
+    """`context_rgb`: after one token per P3 channel (the valid part pooled to g x g), the frame's
+    R, G and B over its valid part pooled the same way and normalised like the backbone's input.
+    The left half of the valid part is one colour and the right half another, so each grid cell
+    is one of the two colours; the letterbox padding right of the valid part is never read."""
+    import torch.nn.functional as F
+
+    config = dataclasses.replace(MICRO, context_rgb=True, context_grid=4)
+    detector = Detector(config).eval()
+    assert config.context_tokens == config.neck_channels + 3
+    stride = config.strides[0]
+    image = torch.zeros(3, 64, 128, dtype=torch.uint8)
+    image[:, :, :48] = torch.tensor([200, 100, 50], dtype=torch.uint8)[:, None, None]
+    image[:, :, 48:96] = torch.tensor([20, 40, 60], dtype=torch.uint8)[:, None, None]
+    image[:, :, 96:] = 255  # padding beyond the valid width of 96
+    torch.manual_seed(0)
+    p3 = torch.randn(config.neck_channels, 64 // stride, 128 // stride)
+    context = detector.frame_context(p3, image, (64, 96))
+    assert context.shape == (config.neck_channels + 3, 16)
+    torch.testing.assert_close(context[: config.neck_channels],
+                               F.adaptive_avg_pool2d(p3[:, :, : 96 // stride], 4).flatten(1))
+    mean, std = torch.tensor(config.pixel_mean), torch.tensor(config.pixel_std)
+    left = (torch.tensor([200.0, 100.0, 50.0]) - mean) / std
+    right = (torch.tensor([20.0, 40.0, 60.0]) - mean) / std
+    expected = torch.stack([left, left, right, right], 1)[:, None, :].expand(3, 4, 4).reshape(3, 16)
+    torch.testing.assert_close(context[config.neck_channels:], expected)
+    # without it, P3 only: the official context
+    assert Detector(MICRO).frame_context(p3, image, (64, 96)).shape == (config.neck_channels, 16)
+    assert MICRO.context_tokens == MICRO.neck_channels
+
+
 def test_running_standardiser_by_hand():
     """The first batch sets mean and mean square; later ones move them by max(1/batches, momentum);
     training and evaluation both divide by the running statistics, never the batch's own."""
