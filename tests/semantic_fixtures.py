@@ -21,7 +21,7 @@ CONFIG = PRESETS["tiny"].replace(
     d_model=32, heads=2, ffn=64, dropout=0.0, max_video_frames=4,
     max_track_frames=8, interaction_tokens=4, interaction_hidden=64, decoder_layers=1, decoder_hidden=32,
     decoder_heads=2, decoder_ffn=64, decoder_positions=32, max_length=16, motion_tokens=0, input_norm="batch",
-    memory_prefix=False, video_caption_memory="injected",
+    memory_prefix=False, video_caption_memory="injected", video_fusion="attention", temporal_encoding=True,
     predicates=("approach.v.01", "embrace.v.02", "hold.v.02"))
 CAPTIONS = ["A man in a red shirt walks to the left.", "A woman waves at the man.",
             "A child runs after the dog.", "Two people meet and hug."]

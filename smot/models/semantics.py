@@ -156,7 +156,7 @@ PRESETS = {
     # (measured in docs/semantics.md: motion tokens and the joined video memory are on, the box
     # features unnormalised because the tiny box head standardises its own inputs)
     "tiny": SemanticConfig(
-        d_model=128, heads=4, ffn=256, max_video_frames=8, max_track_frames=32, temporal_encoding=True,
+        d_model=128, heads=4, ffn=256, max_video_frames=8, max_track_frames=32, video_fusion="addition",
         trajectory_fusion="addition", video_caption_memory="joined", motion_tokens=8,
         interaction_tokens=8, interaction_hidden=256, shared_decoder=False, decoder_layers=2,
         decoder_hidden=128, decoder_heads=4, decoder_ffn=256, decoder_positions=64, max_length=64),
