@@ -20,10 +20,19 @@ from smot.clikit import current, setup_logging
 from smot.errors import SmotError
 from smot.stages import associate, caption, convert, detect, fuse, interact, render, run, score, synth, train
 
-# OpenMP threads that wait by sleeping, not spinning: on a machine shared with other busy processes
-# torch's spinning threads slowed `smot train` and `smot detect` 3-10x (docs/training.md). Stage modules
-# import torch only inside their commands, so this comes first; a value in the environment wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# How torch's OpenMP threads wait between parallel regions (docs/training.md, "Threads"). The stages
+# of a pipe share the machine with each other, and spinning threads beside busy processes slowed
+# them 3-10x: they sleep (PASSIVE). `smot train` and `smot run` work alone, and the many small
+# operations of a training step wait on each other so often that sleeping made them 1.7-2x slower
+# than a short spin. Stage modules import torch only inside their commands, so this comes first; a
+# value in the environment wins.
+SPINNING_COMMANDS = ("train", "run")
+if not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & os.environ.keys():
+    _command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    if _command in SPINNING_COMMANDS:
+        os.environ["GOMP_SPINCOUNT"] = "20000"  # libgomp's spin before sleeping (its default: 300000)
+    else:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 # typer may vendor click; its exception classes are reached through the public ones
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
