@@ -80,6 +80,13 @@ class TrainConfig:
     semantic_tracker: str = "byte"  # association of the tracking pass
     semantic_min_track: int = 5  # shortest trajectory, in boxes of the clip, that takes part (official 5)
     semantic_chunk: int = 8  # frames per detector forward in the tracking pass (memory, not results)
+    # experience replay: each semantic step also trains on `semantic_replay` clips drawn at random
+    # from the last `semantic_replay_buffer` steps' clips (what their tracking passes pooled, kept in
+    # float16; box features recomputed by the current box head). A tracking pass costs several
+    # times what the semantic losses of its clip do, so more clips a step are cheap this way
+    # (official: 0, each clip once; docs/semantics.md, "Replay")
+    semantic_replay: int = 0
+    semantic_replay_buffer: int = 0
     semantic_lr_factor: float = 1.0  # learning rate of the semantic model relative to lr
     semantic_schedule: str = "global"  # global: the run's schedule; own: warm-up and cosine from semantic_start
     train_box_head: bool = True  # the semantic losses train the box-feature head (official: never trained)
@@ -227,6 +234,9 @@ def train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Run
         raise UsageError(f"unknown stage {config.stage!r}; this smot trains {', '.join(STAGES)}")
     if config.semantic_schedule not in SCHEDULES:
         raise UsageError(f"semantic_schedule must be one of {', '.join(SCHEDULES)}, got {config.semantic_schedule!r}")
+    if config.semantic_replay < 0 or config.semantic_replay_buffer < config.semantic_replay:
+        raise UsageError(f"semantic_replay ({config.semantic_replay}) must be 0 or more and at most "
+                         f"semantic_replay_buffer ({config.semantic_replay_buffer})")
     if config.stage == "semantic" and not (run.init_model or run.resume):
         raise UsageError("--stage semantic trains on a trained detector: give it with --model DET.pt",
                          hint="train one: smot train DATA --stage detect -o det.pt")
@@ -319,7 +329,10 @@ def _train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Ru
         provenance["init_backbone"] = init
     log_file = _open_log(run, start) if dist.main else None
 
-    def save(step: int) -> str:
+    # the clips of the last semantic_replay_buffer semantic steps, oldest first, for replay
+    replay = _restore_replay(resumed, dist) if semantics is not None else []
+
+    def save(step: int, replays: list | None) -> str:
         history["end_step"] = step
         data = {"config": {"detector": model_config.to_dict()},
                 "weights": {"detector": {k: v.detach().cpu() for k, v in detector.state_dict().items()}}}
@@ -331,7 +344,8 @@ def _train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Ru
         return save_checkpoint(run.output, {
             **data,
             "training": {"stage": config.stage, "step": step, "config": config.to_dict(),
-                         "optimizer": optimizer.state_dict(), "world_size": dist.world_size},
+                         "optimizer": optimizer.state_dict(), "world_size": dist.world_size,
+                         **({"replay": replays} if replays else {})},
             "provenance": provenance,
         })
 
@@ -357,7 +371,12 @@ def _train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Ru
                 from smot.training.semantic import step_batch
 
                 batch = step_batch(detector, semantics, clips, config, step, dist.rank, device)
-                inputs.update(batch=batch, train_box_head=config.train_box_head)
+                inputs.update(batch=[batch, *replayed(replay, config, step, dist.rank)],
+                              train_box_head=config.train_box_head)
+                if config.semantic_replay_buffer:
+                    from smot.training.semantic import compact
+
+                    replay = [*replay, compact(batch)][-config.semantic_replay_buffer:]
             factor = lr_factor(step, config)
             semantic_factor = semantic_lr_factor(step, config)
             for group in optimizer.param_groups:
@@ -389,8 +408,12 @@ def _train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Ru
                 log_file.flush()
                 if run.on_step is not None:
                     run.on_step({**record, "total": config.steps})
-            if dist.main and (done % config.checkpoint_every == 0 or done == config.steps):
-                sha = save(done)
+            if done % config.checkpoint_every == 0 or done == config.steps:
+                # a finished run's file is the model: it keeps no replay clips (an extended run starts without)
+                keep = config.semantic_replay_buffer and done < config.steps
+                replays = _gather_replay(replay, dist) if keep else None
+                if dist.main:
+                    sha = save(done, replays)
             dist.barrier()
     finally:
         if log_file is not None:
@@ -435,6 +458,43 @@ def _semantics(clips: list, model_config: DetectorConfig, config: TrainConfig, r
                          hint="BenSMOT sequences need their caption and summary files")
     return build_semantics(clips, model_config, semantic_config or SemanticConfig(), config.vocab_size,
                            run.tokenizer)
+
+
+def replayed(buffer: list, config: TrainConfig, step: int, rank: int) -> list:
+    """The replay clips of a step: `semantic_replay` of the buffer, drawn without replacement by a
+    generator of (seed, step, rank) as every other draw of the step (all of it while it is smaller)."""
+    if not config.semantic_replay or not buffer:
+        return []
+    rng = np.random.default_rng([config.seed, step, rank, 2])
+    chosen = rng.choice(len(buffer), size=min(config.semantic_replay, len(buffer)), replace=False)
+    return [buffer[int(i)] for i in sorted(chosen)]
+
+
+def _gather_replay(replay: list, dist_: distributed.Dist) -> list:
+    """Every process's replay clips as plain data, indexed by rank (on the main process)."""
+    from smot.training.semantic import batch_state
+
+    mine = [batch_state(b) for b in replay]
+    if dist_.world_size == 1:
+        return [mine]
+    gathered: list = [None] * dist_.world_size
+    torch.distributed.all_gather_object(gathered, mine)
+    return gathered
+
+
+def _restore_replay(resumed, dist_: distributed.Dist) -> list:
+    """This process's replay clips from the checkpoint being resumed (none in a new run)."""
+    from smot.training.semantic import batch_from_state
+
+    if resumed is None:
+        return []
+    replays = resumed.data["training"].get("replay") or []
+    if not replays:
+        return []
+    if len(replays) != dist_.world_size:
+        raise UsageError(f"--resume: the run held clips of {len(replays)} process(es), this one has "
+                         f"{dist_.world_size}; resume with the same number of processes")
+    return [batch_from_state(state) for state in replays[dist_.rank]]
 
 
 def _check_replicas(model: torch.nn.Module, dist_: distributed.Dist, step: int) -> None:

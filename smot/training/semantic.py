@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -251,8 +251,8 @@ def make_batch(clip: ClipPass, seq: SemanticSequence, semantics, min_track_frame
 class SMOTer(nn.Module):
     """The detector and the semantic model as one module, so one DDP wrapper syncs every gradient.
 
-    forward: the detection losses of an image batch (if given) and the semantic losses of a clip
-    batch (if given), in one dict.
+    forward: the detection losses of an image batch (if given) and the semantic losses of one clip
+    batch or several (if given; each term the mean over the clips that have it), in one dict.
     """
 
     def __init__(self, detector: nn.Module, semantic: nn.Module | None):
@@ -260,13 +260,18 @@ class SMOTer(nn.Module):
         self.detector = detector
         self.semantic = semantic
 
-    def forward(self, images=None, sizes=None, boxes=None, reduce=None, batch: SemanticBatch | None = None,
+    def forward(self, images=None, sizes=None, boxes=None, reduce=None,
+                batch: SemanticBatch | list[SemanticBatch] | None = None,
                 train_box_head: bool = True) -> dict[str, torch.Tensor]:
         losses = {}
         if images is not None:
             losses.update(self.detector(images, sizes, boxes, reduce=reduce))
         if batch is not None and self.semantic is not None:
-            losses.update(semantic_losses(self.detector, self.semantic, batch, train_box_head))
+            per_clip = [semantic_losses(self.detector, self.semantic, b, train_box_head)
+                        for b in (batch if isinstance(batch, list) else [batch])]
+            for name in sorted({name for terms in per_clip for name in terms}):
+                values = [terms[name] for terms in per_clip if name in terms]
+                losses[name] = sum(values) / len(values)
             if not losses:  # nothing to learn from this clip: a zero that still reaches every parameter (DDP)
                 losses["semantic_none"] = sum(p.sum() for p in self.semantic.parameters()) * 0.0
         return losses
@@ -278,17 +283,44 @@ def semantic_losses(detector, semantic, batch: SemanticBatch, train_box_head: bo
     trajectories = []
     if batch.pooled:
         lengths = [len(p) for p in batch.pooled]
-        pooled = torch.cat(batch.pooled).to(device)
+        pooled = torch.cat(batch.pooled).to(device, torch.float32)
         with torch.set_grad_enabled(train_box_head and torch.is_grad_enabled()):
             features = detector.box_head(pooled)  # (sum L, box_tokens * token_dim)
         trajectories = list(features.float().split(lengths))
-    context = batch.context.to(device) if len(batch.context) else None
+    context = batch.context.to(device, torch.float32) if len(batch.context) else None
     video, fused = semantic.fuse(context, trajectories, [g.to(device) for g in batch.geometry])
     def move(t: torch.Tensor | None) -> torch.Tensor | None:
         return t.to(device) if t is not None else None
 
     return semantic.losses(video, fused, [move(c) for c in batch.captions], move(batch.summary), batch.pairs,
                            batch.labels.to(device))
+
+
+def batch_state(batch: SemanticBatch) -> dict:
+    """A batch as plain data for a checkpoint (tensors on the CPU), so a resumed run can train on
+    the clips that the interrupted one still held (TrainConfig.semantic_replay_buffer)."""
+    def cpu(t):
+        return t.detach().cpu() if t is not None else None
+
+    return {"pooled": [cpu(p) for p in batch.pooled], "geometry": [cpu(g) for g in batch.geometry],
+            "context": cpu(batch.context), "captions": [cpu(c) for c in batch.captions],
+            "summary": cpu(batch.summary), "pairs": [list(p) for p in batch.pairs], "labels": cpu(batch.labels),
+            "matched": batch.matched, "trajectories": batch.trajectories}
+
+
+def compact(batch: SemanticBatch) -> SemanticBatch:
+    """A batch to keep for replay: what the tracking pass pooled and the context tokens in float16
+    on the CPU (half the memory; a replay buffer holds many), the rest as it is."""
+    return replace(batch, pooled=[p.detach().to("cpu", torch.float16) for p in batch.pooled],
+                   geometry=[g.detach().cpu() for g in batch.geometry],
+                   context=batch.context.detach().to("cpu", torch.float16))
+
+
+def batch_from_state(state: dict) -> SemanticBatch:
+    return SemanticBatch(pooled=state["pooled"], geometry=state["geometry"], context=state["context"],
+                         captions=state["captions"], summary=state["summary"],
+                         pairs=[tuple(p) for p in state["pairs"]], labels=state["labels"],
+                         matched=state["matched"], trajectories=state["trajectories"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -142,9 +142,54 @@ def test_stage_semantic_trains_heads_on_a_trackers_tracks(gt_tracks, detector_pa
     assert checkpoint.data["provenance"]["tracks"] == str(gt_tracks.resolve())
 
 
-@pytest.mark.parametrize("stage", ["e2e", "semantic"])
-def test_killed_and_resumed_equals_uninterrupted(stage, gt_tracks, detector_path, tmp_path):
-    config = dataclasses.replace(CONFIG, stage=stage)
+def test_several_clips_train_on_the_mean_of_their_losses(gt_tracks):
+    """A semantic batch of several clips (replay) gives each term the mean over the clips that have
+    it."""
+    from smot.training.semantic import batch_from_state, batch_state
+
+    sequences = sequences_with_gt_tracks(gt_tracks)
+    torch.manual_seed(0)
+    detector = Detector(MICRO)
+    semantics = build_semantics(sequences, MICRO, SMALL, vocab_size=200)
+    model = SMOTer(detector, semantics.model).train()  # SMALL has no dropout: the same input, the same loss
+    full = make_batch(tracking_pass(detector, sequences[0], [1, 2, 3], 0.3, "byte", 1, 2, torch.device("cpu")),
+                      sequences[0], semantics, 1, True)
+    short = make_batch(tracking_pass(detector, sequences[0], [2, 3], 0.3, "byte", 1, 2, torch.device("cpu")),
+                       sequences[0], semantics, 1, True)
+    short.pairs, short.labels = [], short.labels[:0]  # a clip without interaction targets
+    with torch.no_grad():
+        a, b = model(batch=full), model(batch=short)
+        both = model(batch=[full, short])
+        # a batch through its checkpoint form is the same batch
+        again = model(batch=batch_from_state(batch_state(full)))
+    assert set(both) == {"caption", "summary", "interaction"}
+    for name in ("caption", "summary"):
+        torch.testing.assert_close(both[name], (a[name] + b[name]) / 2)
+    torch.testing.assert_close(both["interaction"], a["interaction"])  # only one clip has the term
+    for name in a:
+        torch.testing.assert_close(again[name], a[name])
+
+
+def test_replay_draws_distinct_clips_of_the_buffer_by_seed_step_and_rank():
+    from smot.training.loop import replayed
+
+    config = dataclasses.replace(CONFIG, semantic_replay=2, semantic_replay_buffer=4)
+    buffer = ["a", "b", "c", "d"]
+    drawn = replayed(buffer, config, 5, 0)
+    assert len(set(drawn)) == 2 and set(drawn) <= set(buffer)
+    assert replayed(buffer, config, 5, 0) == drawn  # a pure function of (seed, step, rank)
+    assert {tuple(replayed(buffer, config, step, 0)) for step in range(40)} != {tuple(drawn)}
+    assert any(replayed(buffer, config, step, 0) != replayed(buffer, config, step, 1) for step in range(10))
+    assert {x for step in range(40) for x in replayed(buffer, config, step, 0)} == set(buffer)
+    assert replayed(["a"], config, 5, 0) == ["a"]  # all of a buffer smaller than the draw
+    assert replayed([], config, 5, 0) == []
+    assert replayed(buffer, dataclasses.replace(config, semantic_replay=0), 5, 0) == []
+
+
+@pytest.mark.parametrize("stage, replay", [("e2e", 0), ("semantic", 0), ("e2e", 1)])
+def test_killed_and_resumed_equals_uninterrupted(stage, replay, gt_tracks, detector_path, tmp_path):
+    """With replay, a checkpoint carries the clips that later steps draw from."""
+    config = dataclasses.replace(CONFIG, stage=stage, semantic_replay=replay, semantic_replay_buffer=2 * replay)
     extra = {"init_model": str(detector_path), "tracks": str(gt_tracks)} if stage == "semantic" else {}
     whole = tmp_path / "whole.pt"
     train(str(BENSMOT_MINI), MICRO, config, Run(output=str(whole), device="cpu", **extra), SMALL)
@@ -156,7 +201,10 @@ def test_killed_and_resumed_equals_uninterrupted(stage, gt_tracks, detector_path
     cut = tmp_path / "cut.pt"
     with pytest.raises(KeyboardInterrupt):
         train(str(BENSMOT_MINI), MICRO, config, Run(output=str(cut), device="cpu", on_step=kill, **extra), SMALL)
-    assert load_checkpoint(cut).data["training"]["step"] == 2
+    held = load_checkpoint(cut).data["training"]
+    assert held["step"] == 2
+    # e2e: one semantic step (the second) before the checkpoint, so one clip in the buffer
+    assert len(held.get("replay", [[]])[0]) == replay
     train(str(BENSMOT_MINI), MICRO, config, Run(output=str(cut), device="cpu", resume=True, **extra), SMALL)
     a, b = load_checkpoint(whole).data, load_checkpoint(cut).data
     for part in ("detector", "semantic"):
@@ -170,6 +218,8 @@ def test_killed_and_resumed_equals_uninterrupted(stage, gt_tracks, detector_path
     # e2e: step 1 (0-based 0) is detection only, the semantic losses switch on at semantic_start = 1
     if stage == "e2e":
         assert "summary" not in whole_log[0] and "summary" in whole_log[1]
+    if replay:  # the finished run's file is the model: no replay clips in it
+        assert "replay" not in a["training"]
 
 
 def small_sets(*train_keys: str) -> list[str]:
@@ -230,7 +280,8 @@ def test_two_gloo_processes_keep_identical_replicas(gt_tracks, detector_path, tm
     and the loop compares a checksum of every weight across processes at each checkpoint."""
     out = tmp_path / "ddp.pt"
     sets = small_sets("semantic_frames", "semantic_min_track", "clip_frames", "clips")
-    sets += ["--set", "steps=3", "--set", "checkpoint_every=2", "--set", "semantic_start=0"]
+    sets += ["--set", "steps=3", "--set", "checkpoint_every=2", "--set", "semantic_start=0",
+             "--set", "semantic_replay=1", "--set", "semantic_replay_buffer=2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "smot", "train",
@@ -240,3 +291,6 @@ def test_two_gloo_processes_keep_identical_replicas(gt_tracks, detector_path, tm
     checkpoint = load_checkpoint(out)
     history = checkpoint.data["provenance"]["history"][-1]
     assert history["world_size"] == 2 and history["replicas_checked"] == 3
+    # the step-2 checkpoint gathered both processes' replay clips (a collective every process joins);
+    # the final file is the model and holds none
+    assert "replay" not in checkpoint.data["training"]
