@@ -108,7 +108,8 @@ TRAIN_PRESETS = {
     # official schedule (reference §4.10) for 4 processes of 1 clip; lr as in the code (the paper says 5e-4)
     "paper": TrainConfig(),
     # from scratch on synth frames in minutes on 2 CPU cores; numbers measured in the README
-    # (interactions trained on annotated pairs only, as the official code: docs/semantics.md, "Measured")
+    # (interactions trained on annotated pairs only, as the official code; 3 replayed clips a semantic
+    # step: docs/semantics.md, "Training" and "Measured")
     "tiny": TrainConfig(steps=3000, clips=4, clip_frames=2, lr=2e-3, backbone_lr_factor=1.0, warmup_steps=100,
                         grad_clip=1.0, scale_range=(0.75, 1.33), checkpoint_every=400, log_every=20,
                         semantic_start=1000, semantic_frames=24, semantic_min_track=3, semantic_lr_factor=0.5,
