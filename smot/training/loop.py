@@ -32,7 +32,8 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,16 @@ from smot.models.checkpoint import config_from_dict, load_checkpoint, save_check
 from smot.models.detector import Detector, DetectorConfig
 from smot.training import distributed
 from smot.training.data import Augment, load_sequences, sample_batch
-from smot.training.semantic import SMOTer
+from smot.training.semantic import (
+    SMOTer,
+    attach_tracks,
+    batch_from_state,
+    batch_state,
+    build_semantics,
+    compact,
+    load_semantic_sequences,
+    step_batch,
+)
 
 if TYPE_CHECKING:
     from smot.models.semantics import SemanticConfig
@@ -333,7 +343,8 @@ def _train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Ru
     log_file = _open_log(run, start) if dist.main else None
 
     # the clips of the last semantic_replay_buffer semantic steps, oldest first, for replay
-    replay = _restore_replay(resumed, dist) if semantics is not None else []
+    replay = deque(_restore_replay(resumed, dist) if semantics is not None else [],
+                   maxlen=config.semantic_replay_buffer)
 
     def save(step: int, replays: list | None) -> str:
         history["end_step"] = step
@@ -371,15 +382,11 @@ def _train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Ru
                           "boxes": [torch.from_numpy(b).to(device) for b in boxes], "reduce": dist.mean}
             batch = None
             if semantic and (config.stage == "semantic" or step >= config.semantic_start):
-                from smot.training.semantic import step_batch
-
                 batch = step_batch(detector, semantics, clips, config, step, dist.rank, device)
                 inputs.update(batch=[batch, *replayed(replay, config, step, dist.rank)],
                               train_box_head=config.train_box_head)
                 if config.semantic_replay_buffer:
-                    from smot.training.semantic import compact
-
-                    replay = [*replay, compact(batch)][-config.semantic_replay_buffer:]
+                    replay.append(compact(batch))
             factor = lr_factor(step, config)
             semantic_factor = semantic_lr_factor(step, config)
             for group in optimizer.param_groups:
@@ -428,8 +435,6 @@ def _train(data: str, model_config: DetectorConfig, config: TrainConfig, run: Ru
 
 def _semantic_data(data: str, run: Run, provenance: dict) -> list:
     """The training videos with their semantic ground truth, and in two-stage mode their tracks."""
-    from smot.training.semantic import attach_tracks, load_semantic_sequences
-
     clips = load_semantic_sequences(data)
     if run.tracks is None:
         return clips
@@ -450,7 +455,6 @@ def _semantics(clips: list, model_config: DetectorConfig, config: TrainConfig, r
                semantic_config: SemanticConfig | None, resumed):
     """The semantic model: from the checkpoint being resumed, else new for this detector and data."""
     from smot.models.semantics import SemanticConfig, Semantics
-    from smot.training.semantic import build_semantics
 
     if resumed is not None:
         semantics = Semantics.from_checkpoint(resumed)
@@ -463,7 +467,7 @@ def _semantics(clips: list, model_config: DetectorConfig, config: TrainConfig, r
                            run.tokenizer)
 
 
-def replayed(buffer: list, config: TrainConfig, step: int, rank: int) -> list:
+def replayed(buffer: Sequence, config: TrainConfig, step: int, rank: int) -> list:
     """The replay clips of a step: `semantic_replay` of the buffer, drawn without replacement by a
     generator of (seed, step, rank) as every other draw of the step (all of it while it is smaller)."""
     if not config.semantic_replay or not buffer:
@@ -473,10 +477,8 @@ def replayed(buffer: list, config: TrainConfig, step: int, rank: int) -> list:
     return [buffer[int(i)] for i in sorted(chosen)]
 
 
-def _gather_replay(replay: list, dist_: distributed.Dist) -> list:
+def _gather_replay(replay: Iterable, dist_: distributed.Dist) -> list:
     """Every process's replay clips as plain data, indexed by rank (on the main process)."""
-    from smot.training.semantic import batch_state
-
     mine = [batch_state(b) for b in replay]
     if dist_.world_size == 1:
         return [mine]
@@ -487,8 +489,6 @@ def _gather_replay(replay: list, dist_: distributed.Dist) -> list:
 
 def _restore_replay(resumed, dist_: distributed.Dist) -> list:
     """This process's replay clips from the checkpoint being resumed (none in a new run)."""
-    from smot.training.semantic import batch_from_state
-
     if resumed is None:
         return []
     replays = resumed.data["training"].get("replay") or []

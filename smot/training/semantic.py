@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -207,7 +207,6 @@ class SemanticBatch:
     labels: torch.Tensor  # (len(pairs), predicates)
     matched: int = 0  # trajectories matched to ground truth
     trajectories: int = 0
-    stats: dict = field(default_factory=dict)
 
 
 def make_batch(clip: ClipPass, seq: SemanticSequence, semantics, min_track_frames: int, negatives: bool,
@@ -296,31 +295,26 @@ def semantic_losses(detector, semantic, batch: SemanticBatch, train_box_head: bo
                            batch.labels.to(device))
 
 
-def batch_state(batch: SemanticBatch) -> dict:
-    """A batch as plain data for a checkpoint (tensors on the CPU), so a resumed run can train on
-    the clips that the interrupted one still held (TrainConfig.semantic_replay_buffer)."""
-    def cpu(t):
-        return t.detach().cpu() if t is not None else None
-
-    return {"pooled": [cpu(p) for p in batch.pooled], "geometry": [cpu(g) for g in batch.geometry],
-            "context": cpu(batch.context), "captions": [cpu(c) for c in batch.captions],
-            "summary": cpu(batch.summary), "pairs": [list(p) for p in batch.pairs], "labels": cpu(batch.labels),
-            "matched": batch.matched, "trajectories": batch.trajectories}
-
-
 def compact(batch: SemanticBatch) -> SemanticBatch:
-    """A batch to keep for replay: what the tracking pass pooled and the context tokens in float16
-    on the CPU (half the memory; a replay buffer holds many), the rest as it is."""
-    return replace(batch, pooled=[p.detach().to("cpu", torch.float16) for p in batch.pooled],
-                   geometry=[g.detach().cpu() for g in batch.geometry],
-                   context=batch.context.detach().to("cpu", torch.float16))
+    """A batch to keep for replay, on the CPU: what the tracking pass pooled and the context tokens
+    in float16 (half the memory; a replay buffer holds many), the rest as it is."""
+    def cpu(t: torch.Tensor | None, dtype: torch.dtype | None = None) -> torch.Tensor | None:
+        return t.detach().to("cpu", dtype) if t is not None else None
+
+    return replace(batch, pooled=[cpu(p, torch.float16) for p in batch.pooled],
+                   context=cpu(batch.context, torch.float16), geometry=[cpu(g) for g in batch.geometry],
+                   captions=[cpu(c) for c in batch.captions], summary=cpu(batch.summary),
+                   labels=cpu(batch.labels))
+
+
+def batch_state(batch: SemanticBatch) -> dict:
+    """A compacted batch as plain data for a checkpoint, so a resumed run can train on the clips
+    that the interrupted one still held (TrainConfig.semantic_replay_buffer)."""
+    return {f.name: getattr(batch, f.name) for f in fields(batch)}
 
 
 def batch_from_state(state: dict) -> SemanticBatch:
-    return SemanticBatch(pooled=state["pooled"], geometry=state["geometry"], context=state["context"],
-                         captions=state["captions"], summary=state["summary"],
-                         pairs=[tuple(p) for p in state["pairs"]], labels=state["labels"],
-                         matched=state["matched"], trajectories=state["trajectories"])
+    return SemanticBatch(**{**state, "pairs": [tuple(p) for p in state["pairs"]]})
 
 
 # --------------------------------------------------------------------------------------------
